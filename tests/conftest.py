@@ -1,0 +1,34 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared() -> Path:
+    env = os.environ.get("XMEM_TUI_SHARED")
+    return Path(env) if env else (REPO.parent / "shared").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only ``../shared`` folder (real clips in media/, golden data in reference/)."""
+    path = _shared()
+    if not path.is_dir():
+        pytest.fail(f"{path} is missing: tests need ../shared next to the repository (or $XMEM_TUI_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_dir(shared_dir: Path) -> Path:
+    return shared_dir / "reference"
+
+
+@pytest.fixture(scope="session")
+def media_dir(shared_dir: Path) -> Path:
+    return shared_dir / "media"

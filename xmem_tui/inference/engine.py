@@ -1,0 +1,59 @@
+"""The one interface every propagation engine implements (XMem and the weight-free optical-flow engine).
+
+The propagation loop (:mod:`xmem_tui.inference.propagate`) only talks to this protocol, so it does not
+care whether real XMem weights are present. Frames and masks cross this boundary as numpy arrays at
+processing resolution; device placement, normalisation and autocast are the engine's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """Sizes reported for the progress display (elements for XMem, anchor frames for flow)."""
+
+    working: int = 0
+    long_term: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A stateful video object segmentation engine fed one frame at a time, in propagation order."""
+
+    #: Human-readable engine name shown in every UI, e.g. "XMem" or "weight-free (optical flow)".
+    name: str
+    #: True for the classical fallback that needs no checkpoint; UIs label it as such.
+    weight_free: bool
+
+    def reset(self, labels: list[int]) -> None:
+        """Forget all memory and set the object labels (1..K, increasing) to track."""
+
+    def step(self, frame: np.ndarray, mask: np.ndarray | None = None, *, end: bool = False) -> np.ndarray:
+        """Segment one frame.
+
+        Args:
+            frame: uint8 (H, W, 3) RGB at processing resolution.
+            mask: optional uint8 (H, W) index mask (0 = background, k = object k) given by the user for
+                this frame; it is memorised and returned (soft-aggregated).
+            end: this is the last frame of the run (it is not memorised).
+
+        Returns:
+            float32 (K+1, H, W) probabilities, channel 0 = background, summing to 1 per pixel.
+        """
+        ...
+
+    def memory_stats(self) -> MemoryStats:
+        """Current memory sizes, for progress display."""
+        ...
+
+
+def index_from_probs(probs: np.ndarray, labels: list[int]) -> np.ndarray:
+    """Argmax over (K+1, H, W) probabilities mapped to label values (uint8 index mask)."""
+    lut = np.array([0, *labels], dtype=np.uint8)
+    return lut[np.argmax(probs, axis=0)]
