@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI machines have 2 cores and other tests run beside hypothesis: timing-based checks only cause flakes.
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -65,7 +65,7 @@ def soft_to_shape(soft: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if k == 0:
         return np.zeros((0, h, w), dtype=soft.dtype)
     out = np.empty((k, h, w), dtype=soft.dtype)
-    # cv2 resizes at most 4 channels at a time reliably across interpolations; go per channel.
+    # One plane at a time keeps the (K, H, W) layout without transposing to channels-last and back.
     for c in range(k):
         out[c] = cv2.resize(soft[c], (w, h), interpolation=cv2.INTER_LINEAR)
     return out

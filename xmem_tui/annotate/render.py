@@ -1,0 +1,170 @@
+"""Draw the annotation window's canvas: the frame in a view mode, the stroke being drawn, the HUD, the help.
+
+Output is one BGR uint8 image of the viewport's size plus a HUD strip below it (so the HUD never hides
+the frame and image coordinates start at the window's top-left corner). Only cv2 drawing functions are
+used here, never highgui.
+
+Speed matters over ``ssh -X`` and at 1080p, so the work is layered by how often it changes: the scaled
+frame is cached per (frame, viewport); the view-mode composite per (frame, mask, view, colours); only the
+cheap decorations (stroke preview, markers, HUD text) are drawn on a copy at every redraw.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from xmem_tui.annotate.keymap import help_lines
+from xmem_tui.media.palette import object_color
+
+if TYPE_CHECKING:
+    from xmem_tui.annotate.controller import Controller
+
+HUD_HEIGHT = 24
+GREEN_BGR = (0, 255, 0)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_ALPHA = 0.5
+
+
+class Renderer:
+    """Renders a controller's state; keeps the caches described in the module docstring."""
+
+    def __init__(self) -> None:
+        self._base_key: Any = None
+        self._base: np.ndarray | None = None
+        self._composite_key: Any = None
+        self._composite: np.ndarray | None = None
+        self._lut_key: Any = None
+        self._lut: np.ndarray | None = None
+
+    def render(self, ctl: Controller) -> np.ndarray:
+        """The full canvas (BGR, (viewport height + HUD, viewport width, 3))."""
+        vp = ctl.viewport
+        canvas = np.empty((vp.height + HUD_HEIGHT, vp.width, 3), dtype=np.uint8)
+        canvas[: vp.height] = self._view(ctl)
+        image = canvas[: vp.height]
+        self._decorate(ctl, image)
+        if ctl.show_help:
+            _draw_help(image)
+        self._draw_hud(ctl, canvas[vp.height:])
+        return canvas
+
+    # ------------------------------------------------------------------ layers
+    def _base_image(self, ctl: Controller) -> np.ndarray:
+        key = (ctl.frame_version, ctl.viewport.key())
+        if key != self._base_key or self._base is None:
+            vp = ctl.viewport
+            if vp.fitted:
+                scaled = ctl.source if ctl.source.shape[:2] == (vp.height, vp.width) else cv2.resize(
+                    ctl.source, (vp.width, vp.height), interpolation=cv2.INTER_AREA)
+            else:
+                interp = cv2.INTER_NEAREST if vp.scale >= 1 else cv2.INTER_LINEAR
+                scaled = cv2.warpAffine(ctl.source, vp.source_matrix(), (vp.width, vp.height), flags=interp)
+            self._base = cv2.cvtColor(scaled, cv2.COLOR_RGB2BGR)
+            self._base_key = key
+        return self._base
+
+    def _colors(self, ctl: Controller) -> np.ndarray:
+        """(256, 1, 3) BGR lookup table of object colours (workspace colours, else the DAVIS palette)."""
+        if self._lut_key != ctl.objects_version or self._lut is None:
+            lut = np.zeros((256, 1, 3), dtype=np.uint8)
+            for k in range(1, 256):
+                info = ctl.objects.get(k)
+                r, g, b = info.color if info is not None else object_color(k)
+                lut[k, 0] = (b, g, r)
+            self._lut, self._lut_key = lut, ctl.objects_version
+        return self._lut
+
+    def _view(self, ctl: Controller) -> np.ndarray:
+        base = self._base_image(ctl)
+        key = (self._base_key, ctl.mask_version, ctl.view, ctl.objects_version)
+        if key == self._composite_key and self._composite is not None:
+            return self._composite
+        vp = ctl.viewport
+        if ctl.view == "source":
+            out = base
+        else:
+            mask = cv2.warpAffine(ctl.edit.index, vp.mask_matrix(), (vp.width, vp.height), flags=cv2.INTER_NEAREST)
+            out = _compose(ctl.view, base, mask, self._colors(ctl))
+        self._composite, self._composite_key = out, key
+        return out
+
+    def _decorate(self, ctl: Controller, image: np.ndarray) -> None:
+        """Stroke preview, click markers and brush outline: cheap, redrawn every time."""
+        vp = ctl.viewport
+        radius = max(1, round(ctl.radius * vp.display_per_mask()))
+        color = tuple(int(c) for c in self._colors(ctl)[ctl.object, 0]) if ctl.object else (40, 40, 40)
+        if ctl.stroke:
+            points = np.array(ctl.stroke, dtype=np.int32).reshape(-1, 1, 2)
+            positive = ctl.stroke_button == "left"
+            if ctl.mode == "lasso":
+                cv2.polylines(image, [points], True, color if positive else (0, 0, 255), 2, cv2.LINE_AA)
+            else:
+                ink = color if positive else ((255, 255, 255) if ctl.mode == "scribble" else (60, 60, 60))
+                cv2.polylines(image, [points], False, ink, 2 * radius + 1, cv2.LINE_8)
+        session = ctl.edit.click
+        if session is not None:
+            for mx, my, positive in session.clicks:
+                center = vp.mask_to_display(mx, my)
+                cv2.circle(image, center, 5, (0, 200, 0) if positive else (0, 0, 230), -1, cv2.LINE_AA)
+                cv2.circle(image, center, 5, (255, 255, 255), 1, cv2.LINE_AA)
+        if ctl.cursor is not None and ctl.mode in ("scribble", "free") and vp.inside(*ctl.cursor) and (
+                ctl.hover_cursor or ctl.stroke):
+            cv2.circle(image, ctl.cursor, radius, (255, 255, 255), 1, cv2.LINE_AA)
+
+    def _draw_hud(self, ctl: Controller, strip: np.ndarray) -> None:
+        strip[:] = (32, 32, 32)
+        swatch = tuple(int(c) for c in self._colors(ctl)[ctl.object, 0]) if ctl.object else (0, 0, 0)
+        cv2.rectangle(strip, (4, 5), (17, 18), swatch, -1)
+        cv2.rectangle(strip, (4, 5), (17, 18), (200, 200, 200), 1)
+        _fit_text(strip, ctl.hud_text(), (24, 17), strip.shape[1] - 28)
+
+
+def _compose(view: str, base: np.ndarray, mask: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """One view mode of ``base`` (BGR) under the display-size index ``mask``."""
+    colored = cv2.LUT(cv2.merge([mask, mask, mask]), lut)
+    if view == "mask":
+        return colored
+    present = (mask > 0).astype(np.uint8)
+    if view == "cutout":
+        out = np.empty_like(base)
+        out[:] = GREEN_BGR
+        return cv2.copyTo(base, present, out)
+    if view == "contour":
+        out = base.copy()
+        for k in np.unique(mask):
+            if k == 0:
+                continue
+            contours, _ = cv2.findContours((mask == k).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+            cv2.drawContours(out, contours, -1, tuple(int(c) for c in lut[k, 0]), 2, cv2.LINE_AA)
+        return out
+    blended = cv2.addWeighted(base, 1 - _ALPHA, colored, _ALPHA, 0)
+    return cv2.copyTo(blended, present, base.copy())
+
+
+def _fit_text(image: np.ndarray, text: str, origin: tuple[int, int], width: int, scale: float = 0.45) -> None:
+    """Draw ``text`` on one line, shrinking then truncating it to ``width`` pixels."""
+    for s in (scale, 0.38):
+        if cv2.getTextSize(text, _FONT, s, 1)[0][0] <= width:
+            cv2.putText(image, text, origin, _FONT, s, (235, 235, 235), 1, cv2.LINE_AA)
+            return
+    while len(text) > 4 and cv2.getTextSize(text + "...", _FONT, 0.38, 1)[0][0] > width:
+        text = text[:-1]
+    cv2.putText(image, text + "...", origin, _FONT, 0.38, (235, 235, 235), 1, cv2.LINE_AA)
+
+
+def _draw_help(image: np.ndarray) -> None:
+    """Every key, in as many columns as the canvas height needs, on a darkened background."""
+    lines = ["keys (h closes this help)", *help_lines()]
+    line_h = 17
+    rows = max(1, (image.shape[0] - 16) // line_h)
+    columns = math.ceil(len(lines) / rows)
+    col_w = max(1, (image.shape[1] - 16) // columns)
+    image[:] = (image * 0.25).astype(np.uint8)
+    for n, line in enumerate(lines):
+        col, row = divmod(n, rows)
+        x, y = 8 + col * col_w, 8 + (row + 1) * line_h - 4
+        _fit_text(image, line, (x, y), col_w - 8, scale=0.42)

@@ -1,0 +1,56 @@
+"""``xmem-tui annotate VIDEO [--frame N]``: the OpenCV annotation window (works over ``ssh -X``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from xmem_tui.config import Settings
+from xmem_tui.errors import UserError
+
+NAME = "annotate"
+HELP = "open the annotation window: click, scribble, brush or lasso masks; p propagates as a job"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", type=Path, help="source video or image folder (also looked up in source/)")
+    parser.add_argument("--frame", type=int, default=0, metavar="N", help="frame to show first (default 0)")
+
+
+def resolve_video(settings: Settings, video: Path) -> Path:
+    """``video`` as given, else relative to the project's source folder.
+
+    Raises:
+        UserError: neither exists.
+    """
+    candidates = [video.expanduser(), settings.source_dir / video]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate.resolve()
+    raise UserError(f"{video}: no such video or image folder (looked in . and {settings.source_dir}).")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from xmem_tui.annotate.controller import Controller
+    from xmem_tui.annotate.cv_window import CvWindow, is_remote_display
+    from xmem_tui.annotate.jobs_client import PropagationClient
+    from xmem_tui.annotate.segmenters import Segmenters
+    from xmem_tui.media.frames import open_frames
+    from xmem_tui.workspace import Workspace
+
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise UserError("no display: DISPLAY is not set; connect with `ssh -X` (or -Y) or run on a desktop.")
+    video = resolve_video(settings, args.video)
+    ws = Workspace.for_video(settings, video)
+    if not 0 <= args.frame < ws.frame_count:
+        raise UserError(f"--frame {args.frame} is out of range: {video.name} has frames 0-{ws.frame_count - 1}.")
+    remote = is_remote_display()
+    with ws.exclusive("annotate"), open_frames(video, info=ws.info) as frames:
+        controller = Controller(ws, frames, settings, Segmenters.for_settings(settings),
+                                jobs=PropagationClient(settings, ws), start_frame=args.frame, hover_cursor=not remote)
+        CvWindow(controller, f"xmem-tui annotate: {video.name}", remote=remote).run()
+    saved = sorted(controller.saved_frames)
+    print(f"{video.name}: {len(saved)} frame(s) annotated this session; masks in {ws.root / 'masks'}")
+    return 0

@@ -1,0 +1,88 @@
+"""``xmem-tui export VIDEO --kind K``: frame-exact export for editors, in the foreground or queued.
+
+In the foreground a progress line is redrawn in place; with ``--queue`` the export becomes a job for the
+worker (so a dropped SSH session does not stop it). Exit status 1 when the self-check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from xmem_tui.config import Settings
+
+NAME = "export"
+HELP = "export the masks of a video: greenscreen, mask, alpha, overlay, masks (PNG) or reframe"
+
+_KINDS = ("greenscreen", "mask", "alpha", "overlay", "masks", "reframe")
+_CODECS = ("h264", "h265", "ffv1", "prores4444", "vp9", "png")
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", type=Path, help="source video (its workspace holds the masks)")
+    parser.add_argument("--kind", choices=_KINDS, default=None, help="what to export (default: [export] kind)")
+    parser.add_argument("--objects", default=None, help="object numbers, e.g. 1,2 (default: all)")
+    parser.add_argument("--preset", choices=("premiere", "resolve", "capcut"), default=None,
+                        help="editor preset: picks kind, codec and finishing")
+    parser.add_argument("--out", type=Path, default=None, help="output file (a folder for PNG sequences)")
+    parser.add_argument("--codec", choices=_CODECS, default=None, help="storage codec (default: the kind's first)")
+    parser.add_argument("--crf", type=int, default=None, help="quality for H.264/H.265/VP9 (lower = better)")
+    parser.add_argument("--speed", default=None, help="x264/x265 preset name (default medium)")
+    parser.add_argument("--background", default=None, help="greenscreen background: #RRGGBB or an image file")
+    parser.add_argument("--per-object", action="store_true", default=None, help="mask: one file per object")
+    parser.add_argument("--upscale", choices=("bilinear", "guided"), default=None, help="mask upscaling")
+    parser.add_argument("--median", type=int, default=None, help="median filter size in pixels (odd, 0 = off)")
+    parser.add_argument("--feather", type=float, default=None, help="edge feather (Gaussian sigma, pixels)")
+    parser.add_argument("--choke", type=int, default=None, help="shrink (>0) or grow (<0) the matte, pixels")
+    parser.add_argument("--temporal", type=int, default=None, help="temporal smoothing over +-k frames")
+    parser.add_argument("--no-despill", dest="despill", action="store_false", default=None,
+                        help="keep green spill on greenscreen edges")
+    parser.add_argument("--audio", default=None, help="auto, copy, none, aac, libopus or pcm_s16le")
+    parser.add_argument("--device", default=None, help="compositing device: cpu, cuda, auto")
+    parser.add_argument("--aspect", default=None, help="reframe aspect W:H (default 9:16)")
+    parser.add_argument("--size", default=None, help="reframe output size WxH (default 1080x1920)")
+    parser.add_argument("--queue", action="store_true", help="submit to the job queue instead of running here")
+
+
+def params_from(args: argparse.Namespace) -> dict[str, Any]:
+    """Job parameters from the parsed flags (unset flags are left out so settings/presets apply)."""
+    keys = ("kind", "objects", "preset", "codec", "crf", "speed", "background", "per_object", "upscale", "median",
+            "feather", "choke", "temporal", "despill", "audio", "device", "aspect", "size")
+    params = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    if args.out is not None:
+        params["out"] = str(args.out.expanduser().resolve())
+    return params
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from xmem_tui.errors import MediaError
+
+    video = args.video.expanduser().resolve()
+    if not video.exists():
+        raise MediaError(f"{args.video}: no such video; check the path.")
+    params = params_from(args)
+    if args.queue:
+        from xmem_tui.jobs.queue import JobQueue
+
+        job = JobQueue(settings.jobs_dir, settings.project_dir).submit(kind="export", video=video, params=params)
+        print(f"queued export job {job.id}")
+        return 0
+    from xmem_tui.export.job import run_export
+
+    last = None
+    for progress in run_export(params, settings, video, lambda: False):
+        last = progress
+        if progress.message == "self-check passed":
+            break
+        eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
+        print(f"\r{progress.message}: {progress.done}/{progress.total} frames {progress.fps:.1f} fps{eta}   ",
+              end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    if last is not None:
+        for path in last.stats.get("outputs", []):
+            print(path)
+        if last.stats.get("missing_masks"):
+            print(f"warning: {last.stats['missing_masks']} frames had no masks (empty matte)", file=sys.stderr)
+    return 0

@@ -1,0 +1,118 @@
+"""Export job parameters: defaults from settings, then the preset, then what the job says; all checked.
+
+Parameters (all optional except where noted): ``kind``, ``objects`` (list or "1,2"), ``preset``, ``out``,
+``codec``, ``crf``, ``speed`` (x264/x265 preset), ``background`` (#RRGGBB or an image path),
+``per_object`` (mask kind: one file per object), ``upscale``, ``median``, ``feather``, ``choke``,
+``temporal``, ``despill``, ``device`` (cpu, cuda, auto), ``audio`` (auto, copy, none, aac, libopus,
+pcm_s16le), ``opacity`` (overlay), ``aspect``/``size``/``smooth`` (reframe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xmem_tui.export.finishing import FinishOptions
+from xmem_tui.export.kinds import Codec, ExportError, Kind, codec_for, kind
+from xmem_tui.export.presets import preset
+from xmem_tui.export.reframe import DEFAULT_SMOOTH, parse_aspect, parse_size
+
+AUDIO_CHOICES = ("auto", "copy", "none", "aac", "libopus", "pcm_s16le")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """A fully resolved export request."""
+
+    kind: Kind
+    codec: Codec
+    objects: list[int] | None
+    out: Path | None
+    crf: int
+    speed: str
+    background: str
+    per_object: bool
+    finish: FinishOptions
+    device: str
+    audio: str
+    opacity: float
+    aspect: str
+    size: str
+    smooth: float
+    preset: str | None
+
+
+def parse_objects(value: Any) -> list[int] | None:
+    """``"1,2"``, ``[1, 2]`` or None (all objects) -> sorted ids; ExportError on anything else."""
+    if value is None or value == "" or value == []:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        ids = sorted({int(str(v).strip()) for v in items})
+    except ValueError:
+        raise ExportError(f"objects {value!r} is not valid; give object numbers like 1,2.") from None
+    if any(not 1 <= k <= 255 for k in ids):
+        raise ExportError(f"objects {value!r} is not valid; object numbers are 1..9.")
+    return ids
+
+
+def resolve(params: dict[str, Any], settings: Any) -> ExportOptions:
+    """Merge ``[export]`` settings, the preset and ``params`` (later wins) into checked options."""
+    given = {k: v for k, v in params.items() if v is not None}
+    chosen = given.get("preset")
+    merged: dict[str, Any] = {"kind": settings.export.kind, "crf": settings.export.crf,
+                              "background": settings.export.background}
+    merged.update(preset(chosen))
+    if "kind" in given and "codec" not in given and given["kind"] != merged.get("kind"):
+        merged.pop("codec", None)  # the preset's codec belongs to the preset's kind
+    merged.update(given)
+    k = kind(str(merged["kind"]))
+    codec = codec_for(k, merged.get("codec"))
+    crf = int(merged["crf"])
+    if not 0 <= crf <= 63:
+        raise ExportError(f"crf = {crf} is not allowed; use 0 to 51 (H.264/H.265) or 0 to 63 (VP9).")
+    audio = str(merged.get("audio", "auto"))
+    if audio not in AUDIO_CHOICES:
+        raise ExportError(f"audio = {audio!r} is not allowed; use one of: {', '.join(AUDIO_CHOICES)}.")
+    opacity = float(merged.get("opacity", 0.5))
+    if not 0 < opacity <= 1:
+        raise ExportError(f"opacity = {opacity} is not allowed; use a number in (0, 1].")
+    aspect, size = str(merged.get("aspect", "9:16")), str(merged.get("size", "1080x1920"))
+    if k.name == "reframe":
+        parse_aspect(aspect)
+        parse_size(size)
+    out = Path(merged["out"]).expanduser() if merged.get("out") else None
+    return ExportOptions(
+        kind=k, codec=codec, objects=parse_objects(merged.get("objects")), out=out, crf=crf,
+        speed=str(merged.get("speed", "medium")), background=str(merged["background"]),
+        per_object=bool(merged.get("per_object", False)) and k.name == "mask",
+        finish=FinishOptions.build(settings.export, merged), device=str(merged.get("device", "cpu")),
+        audio=audio, opacity=opacity, aspect=aspect, size=size, smooth=float(merged.get("smooth", DEFAULT_SMOOTH)),
+        preset=chosen)
+
+
+def output_paths(opts: ExportOptions, settings: Any, stem: str, objects: list[int]) -> list[Path]:
+    """Final output paths: one, or one per object (``NAME_obj2.mkv``) for per-object mattes.
+
+    Without ``out`` the export goes to the exports folder; a relative ``out`` is relative to the project.
+    """
+    ext = opts.codec.ext
+    out = opts.out if opts.out is not None else settings.exports_dir / f"{stem}_{opts.kind.name}{ext}"
+    if not out.is_absolute():
+        out = settings.project_dir / out
+    if ext and out.suffix.lower() != ext:
+        raise ExportError(f"--out {out} does not end in {ext}, which --codec {opts.codec.name} writes; "
+                          f"rename it or pick another codec.")
+    if not opts.per_object:
+        return [out]
+    return [out.with_name(f"{out.stem}_obj{k}{out.suffix}") for k in objects]
+
+
+def temporary(path: Path) -> Path:
+    """The hidden sibling an output is written to before its self-check passes."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
+def report_path(path: Path) -> Path:
+    return path.with_name(path.name + ".check.json")

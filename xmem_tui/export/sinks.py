@@ -1,0 +1,95 @@
+"""Where composited frames go: a video file (exact timestamps, audio) or a folder of PNGs.
+
+Sinks write to the temporary path the job gives them; the job renames the result only after the self-check.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from xmem_tui.export.kinds import Codec
+from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec
+
+
+class Sink(Protocol):
+    path: Path
+
+    def write(self, image: np.ndarray, pts: int, duration: int | None) -> None: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class VideoSink:
+    """One video file, created at the first frame (its size, rotation and colour come from the source)."""
+
+    def __init__(self, path: Path, codec: Codec, input_format: str, options: dict[str, str], *,
+                 time_base: Fraction, rotation: int, color: ColorTags | None, rate_hint: Fraction | None,
+                 audio_from: Path | None, audio: str) -> None:
+        self.path = path
+        self._args = (codec, input_format, options, time_base, rotation, color, rate_hint)
+        self._audio_from = audio_from
+        self._audio = audio
+        self.encoder: VideoEncoder | None = None
+
+    def _open(self, image: np.ndarray) -> VideoEncoder:
+        codec, input_format, options, time_base, rotation, color, rate_hint = self._args
+        pix_fmt = codec.pix_fmt
+        if codec.encoder == "ffv1" and input_format != "gray":
+            pix_fmt = "yuv444p"
+        spec = VideoSpec(codec=codec.encoder, pix_fmt=pix_fmt, width=image.shape[1], height=image.shape[0],
+                         time_base=time_base, input_format=input_format, options=options, rotation=rotation,
+                         color=color, rate_hint=rate_hint, codec_tag=codec.codec_tag)
+        return VideoEncoder(self.path, spec, audio_from=self._audio_from, audio=self._audio)
+
+    def write(self, image: np.ndarray, pts: int, duration: int | None) -> None:
+        if self.encoder is None:
+            self.encoder = self._open(image)
+        self.encoder.write(image, pts, duration)
+
+    def close(self) -> None:
+        if self.encoder is not None:
+            self.encoder.close()
+
+    def abort(self) -> None:
+        if self.encoder is not None:
+            self.encoder.abort()
+
+    @property
+    def audio_mode(self) -> str | None:
+        return self.encoder.audio_mode if self.encoder else None
+
+
+class PngSink:
+    """A folder of ``00000.png``... (DAVIS layout): RGBA images, or palette index masks when ``palette``."""
+
+    def __init__(self, path: Path, palette: bool) -> None:
+        self.path = path
+        self.palette = palette
+        self.count = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self.audio_mode: str | None = None
+
+    def write(self, image: np.ndarray, pts: int, duration: int | None) -> None:
+        target = self.path / f"{self.count:05d}.png"
+        if self.palette:
+            from xmem_tui.media.masks import write_index_mask
+
+            write_index_mask(target, image)
+        else:
+            bgra = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
+            if not cv2.imwrite(str(target), bgra, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+                raise OSError(f"could not write {target}")
+        self.count += 1
+
+    def close(self) -> None:
+        """Nothing is buffered: every PNG is complete when ``write`` returns."""
+
+    def abort(self) -> None:
+        """The job removes the temporary folder."""

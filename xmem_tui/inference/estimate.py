@@ -1,0 +1,207 @@
+"""Pre-flight memory estimate of a propagation, and the out-of-memory retry strategy.
+
+A propagation that dies of CUDA out-of-memory after 15 minutes wastes the user's time; one that says
+beforehand "this needs ~9 GiB, 6 GiB are free" lets them lower the settings first. XMem's memory is
+predictable from the paper's design: every memory element is one stride-16 feature position of a memory
+frame and holds a key (key_dim), shrinkage (1), selection (key_dim), a value per object (value_dim) and
+two usage counters; working memory holds at most ``max_mid_term_frames`` frames (plus the permanent
+first frame), long-term memory at most ``max_long_term_elements`` elements (plus one consolidation's
+``num_prototypes`` before pruning). A readout materialises a (memory elements x query positions)
+affinity, which dominates at high resolution. Encoder/decoder activations scale with pixels and objects.
+The constants below are rough (they ignore allocator fragmentation beyond a flat 25%); the estimate is a
+guide, never a gate.
+
+When the device still runs out, :func:`run_with_oom_retry` frees caches and retries once with half the
+memory budget (``xmem.max_long_term_elements`` and ``xmem.max_mid_term_frames``). The processing size is
+not lowered automatically: workspace masks are stored at processing resolution, so changing it mid-video
+would make the masks of one video disagree in size. If the retry fails too, :class:`OutOfMemory` names the
+keys to lower.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from xmem_tui.config import Settings
+from xmem_tui.errors import UserError
+from xmem_tui.inference.gpu import device_memory, format_bytes, free_caches
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Dimensions of the released XMem.pth (the reference manifest).
+KEY_DIM, VALUE_DIM, HIDDEN_DIM = 64, 512, 64
+#: Parameters of the released XMem network (reference README, section 3).
+XMEM_PARAMS = 62_220_354
+#: Live activation floats per input pixel: key encoder and decoder trunk, and per object (value encoder,
+#: decoder upsampling, logits). From the stage widths: ResNet-50 conv1 64 ch at 1/2, res2 256 ch at 1/4 ...
+ACT_PER_PIXEL, ACT_PER_PIXEL_OBJECT = 80, 40
+#: Readout keeps about this many (memory x query) float buffers alive at once (similarity, top-k, softmax).
+READOUT_COPIES = 3
+#: Allocator slack on top of the sum.
+SLACK = 1.25
+#: The weight-free flow engine's working set in float32 planes per pixel (flow fields, grey frames,
+#: warps, guided-filter buffers) and per pixel and object (probabilities, GrabCut bands). Measured with
+#: tracemalloc: 256 bytes per pixel for two objects at 480x854.
+FLOW_FLOATS_PER_PIXEL, FLOW_FLOATS_PER_PIXEL_OBJECT = 40, 12
+
+#: The settings a user can lower, named in the out-of-memory message.
+MEMORY_KEYS = ("processing.size", "xmem.max_long_term_elements", "xmem.max_mid_term_frames")
+
+
+class OutOfMemory(UserError):
+    """The device ran out of memory even after the reduced-budget retry."""
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Expected peak memory of one propagation, by part, on the device it runs on (bytes)."""
+
+    device: str
+    parts: dict[str, int]
+    free: int | None = None
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.parts.values()) * SLACK)
+
+    @property
+    def fits(self) -> bool | None:
+        """False when the estimate exceeds the free memory; None when the free memory is unknown."""
+        return None if self.free is None else self.total <= self.free
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{k} {format_bytes(v)}" for k, v in self.parts.items() if v)
+        free = f"; {format_bytes(self.free)} free" if self.free is not None else ""
+        return f"estimated peak memory on {self.device}: {format_bytes(self.total)} ({parts}){free}"
+
+
+def feature_positions(shape: tuple[int, int]) -> int:
+    """Stride-16 positions of a frame padded to a multiple of 16 (one memory element each)."""
+    h, w = shape
+    return math.ceil(h / 16) * math.ceil(w / 16)
+
+
+def estimate_memory(settings: Settings, shape: tuple[int, int], num_objects: int, *, engine: str = "xmem",
+                    device: Any = "cpu", amp: bool = False, free: int | None = None) -> MemoryEstimate:
+    """Estimate the peak memory of propagating ``num_objects`` objects at processing ``shape``.
+
+    Args:
+        settings: the xmem section gives the memory budget.
+        shape: processing (height, width).
+        num_objects: objects tracked (K).
+        engine: "xmem" or "flow".
+        device: where the engine runs; its free memory is looked up unless ``free`` is given.
+        amp: half-precision activations and memory (CUDA autocast).
+        free: bytes free, overriding the lookup (tests).
+    """
+    mem = device_memory(device)
+    free = mem.free if free is None else free
+    h, w = shape
+    pixels = h * w
+    k = max(1, num_objects)
+    if engine == "flow":
+        working = pixels * 4 * (FLOW_FLOATS_PER_PIXEL + FLOW_FLOATS_PER_PIXEL_OBJECT * k)
+        return MemoryEstimate(device=mem.device, parts={"working set": working}, free=free)
+    x = settings.xmem
+    half = amp and str(device).startswith("cuda")
+    act_bytes = 2 if half else 4
+    n = feature_positions(shape)
+    per_element = 4 * (2 * KEY_DIM + 1 + 2) + act_bytes * VALUE_DIM * k
+    working_elements = (x.max_mid_term_frames + 1) * n
+    long_elements = (x.max_long_term_elements + x.num_prototypes) if x.enable_long_term else 0
+    memory_elements = working_elements + long_elements
+    parts = {
+        "weights": XMEM_PARAMS * 4,
+        "working memory": working_elements * per_element,
+        "long-term memory": long_elements * per_element,
+        "readout": READOUT_COPIES * memory_elements * n * act_bytes,
+        "sensory": HIDDEN_DIM * k * n * 4,
+        "activations": pixels * act_bytes * (ACT_PER_PIXEL + ACT_PER_PIXEL_OBJECT * k),
+    }
+    return MemoryEstimate(device=mem.device, parts=parts, free=free)
+
+
+def preflight(settings: Settings, shape: tuple[int, int], num_objects: int, *, engine: str, device: Any,
+              amp: bool = False, logger: logging.Logger | None = None) -> MemoryEstimate:
+    """Log the estimate before a run; log a warning naming the keys to lower when it exceeds free memory."""
+    logger = logger or log
+    est = estimate_memory(settings, shape, num_objects, engine=engine, device=device, amp=amp)
+    logger.info("%s", est.describe())
+    if est.fits is False:
+        logger.warning("the estimate (%s) exceeds the free memory on %s (%s); if the run fails, lower %s",
+                       format_bytes(est.total), est.device, format_bytes(est.free), ", ".join(MEMORY_KEYS))
+    return est
+
+
+def is_oom(exc: BaseException) -> bool:
+    """True for CUDA/MPS out-of-memory errors (torch raises either a dedicated type or a RuntimeError)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def reduced_settings(settings: Settings) -> Settings | None:
+    """Half the XMem memory budget, or None when it cannot shrink further."""
+    x = settings.xmem
+    long_term = max(x.num_prototypes, x.max_long_term_elements // 2)
+    mid = max(x.min_mid_term_frames + 1, x.max_mid_term_frames // 2)
+    if long_term == x.max_long_term_elements and mid == x.max_mid_term_frames:
+        return None
+    xmem = dataclasses.replace(x, max_long_term_elements=long_term, max_mid_term_frames=mid)
+    return dataclasses.replace(settings, xmem=xmem)
+
+
+def oom_message(settings: Settings, device: Any) -> str:
+    x = settings.xmem
+    return (f"out of memory on {device} even with a reduced memory budget: lower processing.size "
+            f"(now {settings.processing.size}), xmem.max_long_term_elements (now {x.max_long_term_elements}) "
+            f"or xmem.max_mid_term_frames (now {x.max_mid_term_frames}) in config.toml")
+
+
+def run_with_oom_retry(run: Callable[[Settings, int], Iterator[T]], settings: Settings, *, device: Any = "cpu",
+                       on_retry: Callable[[str], None] | None = None) -> Iterator[T]:
+    """Run ``run(settings, attempt)``; on out-of-memory, free caches and retry once with a smaller budget.
+
+    ``run`` is called again with ``attempt=1`` and the reduced settings; it must resume where the first
+    attempt stopped (a propagation resumes after its last written frame, see
+    :func:`xmem_tui.inference.propagate.resume_point`). ``on_retry`` receives the message describing the
+    change (the worker writes it to the job log).
+
+    Raises:
+        OutOfMemory: the retry ran out of memory too, or the budget cannot shrink; the message names the keys.
+    """
+    try:
+        yield from run(settings, 0)
+        return
+    except Exception as exc:
+        if not is_oom(exc):
+            raise
+        free_caches(device)
+        smaller = reduced_settings(settings)
+        if smaller is None:
+            raise OutOfMemory(oom_message(settings, device)) from exc
+        message = (f"out of memory on {device}; retrying with xmem.max_long_term_elements "
+                   f"{settings.xmem.max_long_term_elements} -> {smaller.xmem.max_long_term_elements} and "
+                   f"xmem.max_mid_term_frames {settings.xmem.max_mid_term_frames} -> "
+                   f"{smaller.xmem.max_mid_term_frames}")
+        log.warning("%s", message)
+        if on_retry is not None:
+            on_retry(message)
+    try:
+        yield from run(smaller, 1)
+    except Exception as exc:
+        if not is_oom(exc):
+            raise
+        free_caches(device)
+        raise OutOfMemory(oom_message(smaller, device)) from exc

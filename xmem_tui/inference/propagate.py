@@ -1,0 +1,376 @@
+"""The propagation loop: masks from annotated frames carried through the video, frame by frame.
+
+``propagate`` is a generator so whoever drives it (the foreground CLI, the worker, a test) owns
+cancelling and displaying; the loop itself owns correctness on disk:
+
+* it holds ``ws.exclusive("propagate")`` for the whole run, so two propagations never write one workspace;
+* every user-annotated frame it reaches is given to the engine as input (the official demo's
+  behaviour) and is never overwritten; with ``until_keyframe`` the run stops just before the next one;
+* each propagated frame's index and soft masks are written atomically as soon as they exist, tagged
+  with the run id, so a crash loses at most the frame in flight and :func:`resume_point` can find
+  where the run got to (a resumed run re-primes the engine with the run's start frame and the user
+  frames it passed, then continues after the last written frame: no frame lost, none written twice);
+* progress is published, throttled, to ``ws.progress_path`` for other processes, ending with the final
+  state (``stats["state"]``: done, cancelled or failed);
+* quality signals of each written frame are appended to ``ws.quality_path``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from xmem_tui.errors import WorkspaceError
+from xmem_tui.inference.engine import Engine, MemoryStats, index_from_probs
+from xmem_tui.inference.gpu import DeviceMemory, device_memory, reset_peak
+from xmem_tui.inference.quality import QualityLog, frame_signals
+from xmem_tui.progress import Progress, Throttle, write_progress
+
+if TYPE_CHECKING:
+    from xmem_tui.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Cancel = Callable[[], bool] | threading.Event | None
+
+#: Weight of the newest frame time in the smoothed frames/s (about the last ten frames count).
+_FPS_ALPHA = 0.1
+#: Progress files are rewritten at most this often (seconds): ~4 per second.
+PROGRESS_INTERVAL = 0.25
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one step of a propagation produced.
+
+    Attributes:
+        frame: index of the frame just processed.
+        done: frames of the run processed so far (the start frame not counted).
+        total: frames the run processes in all.
+        fps: smoothed frames per second.
+        eta_s: estimated seconds left (None before the first timing).
+        memory: the engine's memory sizes.
+        gpu: device memory (current / peak / total).
+        engine: engine name; ``weight_free`` says whether it is the classical fallback.
+        run: run id (stored in every mask the run writes).
+        input: True when the frame was a user-annotated frame fed as input (nothing written).
+        direction: "forward" or "backward".
+    """
+
+    frame: int
+    done: int
+    total: int
+    fps: float
+    eta_s: float | None
+    memory: MemoryStats
+    gpu: DeviceMemory
+    engine: str
+    weight_free: bool
+    run: str
+    input: bool
+    direction: str
+
+    def stats(self, state: str = "running") -> dict[str, Any]:
+        return {"working_mem": self.memory.working, "long_term_mem": self.memory.long_term,
+                **self.gpu.as_stats(), "engine": self.engine, "weight_free": self.weight_free, "run": self.run,
+                "direction": self.direction, "state": state}
+
+    def to_progress(self, message: str | None = None, state: str = "running") -> Progress:
+        """The same report as a :class:`xmem_tui.progress.Progress` (what files and job runners carry)."""
+        text = message if message is not None else f"propagating {self.direction}: frame {self.frame}"
+        return Progress(done=self.done, total=self.total, frame=self.frame, fps=round(self.fps, 3),
+                        eta_s=None if self.eta_s is None else round(self.eta_s, 1), message=text,
+                        stats=self.stats(state))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The frames a run visits: ``start`` (input) then ``start + step`` ... ``end`` inclusive."""
+
+    start: int
+    end: int
+    step: int
+    user: frozenset[int]
+
+    @property
+    def total(self) -> int:
+        return abs(self.end - self.start)
+
+    def frames(self, after: int) -> range:
+        """Frames still to process after ``after`` (exclusive), in propagation order."""
+        return range(after + self.step, self.end + self.step, self.step)
+
+
+def plan_run(ws: Workspace, start: int, end: int | None = None, backward: bool = False,
+             until_keyframe: bool = False) -> Plan:
+    """Check the request against the workspace and work out the frames to visit.
+
+    Raises:
+        WorkspaceError: the start or end frame is out of range or on the wrong side, or the start frame
+            has no mask (the user has to annotate it first).
+    """
+    n = ws.frame_count
+    name = ws.video_path.name
+    step = -1 if backward else 1
+    if not 0 <= start < n:
+        raise WorkspaceError(f"--from {start} is out of range: {name} has frames 0-{n - 1}.")
+    last = 0 if backward else n - 1
+    end = last if end is None else end
+    if not 0 <= end < n:
+        raise WorkspaceError(f"--to {end} is out of range: {name} has frames 0-{n - 1}.")
+    if (end - start) * step < 0:
+        which = "--backward needs --to <= --from" if backward else "--to must be >= --from (or add --backward)"
+        raise WorkspaceError(f"cannot propagate from frame {start} to frame {end}: {which}.")
+    if ws.read_mask(start) is None:
+        raise WorkspaceError(f"frame {start} of {name} has no mask: annotate frame {start} first "
+                             "(xmem-tui annotate), or start from an annotated frame.")
+    user = frozenset(ws.user_frames())
+    if until_keyframe:
+        ahead = [u for u in user if (u - start) * step > 0 and (u - end) * step <= 0]
+        if ahead:
+            nearest = min(ahead, key=lambda u: abs(u - start))
+            end = nearest - step
+    return Plan(start=start, end=end, step=step, user=user)
+
+
+def labels_for(ws: Workspace, masks: list[np.ndarray]) -> list[int]:
+    """Object labels to track: every object the workspace knows plus any present in the input masks."""
+    labels = set(ws.objects)
+    for mask in masks:
+        labels.update(int(v) for v in np.unique(mask) if v)
+    return sorted(labels)
+
+
+def resume_point(ws: Workspace, run_id: str, start: int, backward: bool = False) -> int:
+    """The last frame run ``run_id`` wrote (in its direction from ``start``), or ``start`` if none.
+
+    Pass it as ``resume_from`` to :func:`propagate` (same ``start``, ``end`` and run id) to finish a run
+    that crashed: frames up to it are kept, the next one is the first written again.
+    """
+    step = -1 if backward else 1
+    written = [i for i, r in ws.records().items() if r.run == run_id and not r.user and (i - start) * step >= 0]
+    if not written:
+        return start
+    return max(written, key=lambda i: (i - start) * step)
+
+
+def _is_cancelled(cancel: Cancel) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+class _Frames:
+    """Frames of the video at the workspace's processing resolution, sequentially or at random."""
+
+    def __init__(self, ws: Workspace) -> None:
+        from xmem_tui.media.frames import open_frames
+
+        self.shape = ws.shape
+        self._cm = open_frames(ws.video_path, info=ws.info)
+        self.reader = self._cm.__enter__()
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+    def _fit(self, frame: np.ndarray) -> np.ndarray:
+        from xmem_tui.media.resize import to_processing
+
+        # min(shape) as the size reproduces processing_shape() for the workspace's own size setting.
+        out = to_processing(frame, min(self.shape))
+        if out.shape[:2] != self.shape:
+            import cv2
+
+            out = cv2.resize(frame, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(out)
+
+    def get(self, index: int) -> np.ndarray:
+        return self._fit(self.reader.get(index))
+
+    def iter(self, frames: range) -> Iterator[tuple[int, np.ndarray]]:
+        if not frames:
+            return
+        stop = frames.stop if frames.stop >= 0 else None
+        for index, frame in self.reader.iter(start=frames.start, stop=stop, step=frames.step):
+            yield index, self._fit(frame)
+
+
+def _soft_from_probs(probs: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(probs[1:] * 255.0), 0, 255).astype(np.uint8)
+
+
+def propagate(ws: Workspace, engine: Engine, start: int, *, end: int | None = None, backward: bool = False,
+              until_keyframe: bool = False, cancel: Cancel = None, run_id: str | None = None,
+              progress_path: Path | None = None, resume_from: int | None = None) -> Iterator[FrameResult]:
+    """Propagate the mask of frame ``start`` forward or backward, writing masks as it goes.
+
+    Args:
+        ws: the video's workspace.
+        engine: a fresh or reused engine (it is reset here).
+        start: first frame; it must have a mask (user-annotated, or an accepted propagated one).
+        end: last frame (inclusive); default the video's last (or, backward, first) frame.
+        backward: propagate towards frame 0.
+        until_keyframe: stop before the next user-annotated frame instead of passing through it.
+        cancel: a threading.Event or a callable returning True to stop; checked between frames.
+        run_id: id of the run (default: a new one from ``ws.begin_run``); a resumed run passes its own.
+        progress_path: where to publish progress (default ``ws.progress_path``).
+        resume_from: resume a crashed run after this frame (see :func:`resume_point`).
+
+    Yields:
+        A :class:`FrameResult` per frame after ``start``, in propagation order.
+
+    Raises:
+        WorkspaceError: no mask at ``start``, bad range, or another propagation holds the workspace.
+    """
+    with ws.exclusive("propagate"):
+        plan = plan_run(ws, start, end, backward, until_keyframe)
+        run_id = run_id or ws.begin_run(start, backward)
+        path = Path(progress_path) if progress_path is not None else ws.progress_path
+        resume = start if resume_from is None else resume_from
+        if (resume - start) * plan.step < 0 or (resume - plan.end) * plan.step > 0:
+            raise WorkspaceError(f"cannot resume at frame {resume}: the run goes from {start} to {plan.end}.")
+        yield from _Run(ws, engine, plan, run_id, path, cancel).execute(resume)
+
+
+class _Run:
+    """State of one propagation run (kept out of the generator to keep each piece small)."""
+
+    def __init__(self, ws: Workspace, engine: Engine, plan: Plan, run_id: str, path: Path, cancel: Cancel) -> None:
+        self.ws, self.engine, self.plan, self.run_id, self.path, self.cancel = ws, engine, plan, run_id, path, cancel
+        self.device = getattr(engine, "device", "cpu")
+        self.direction = "backward" if plan.step < 0 else "forward"
+        self.quality = QualityLog(ws.quality_path)
+        self.throttle = Throttle(PROGRESS_INTERVAL)
+        self.frame_time: float | None = None
+        self.last: FrameResult | None = None
+
+    def execute(self, resume: int) -> Iterator[FrameResult]:
+        plan, ws = self.plan, self.ws
+        log.info("propagating %s %s from frame %d to %d with %s (run %s%s)", ws.video_path.name, self.direction,
+                 plan.start, plan.end, self.engine.name, self.run_id,
+                 f", resuming after frame {resume}" if resume != plan.start else "")
+        state, message = "failed", "failed"
+        frames = _Frames(ws)
+        try:
+            self.quality.compact()
+            self.quality.forget(plan.user)
+            reset_peak(self.device)
+            prev = self._prime(frames, resume)
+            done = abs(resume - plan.start)
+            self._publish(None, done, "starting", "running", force=True)
+            for index, frame in frames.iter(plan.frames(resume)):
+                if _is_cancelled(self.cancel):
+                    state, message = "cancelled", f"cancelled after frame {prev[0]}"
+                    log.info("%s: propagation %s %s", ws.video_path.name, self.run_id, message)
+                    return
+                done += 1
+                prev = (index, self._step(index, frame, prev))
+                self.last = self._result(index, done, index in plan.user)
+                self._publish(self.last, done, None, "running")
+                yield self.last
+            state, message = "done", f"propagated {plan.total} frames {self.direction}"
+        except GeneratorExit:
+            state, message = "cancelled", "stopped by the caller"
+            raise
+        except BaseException as exc:
+            message = f"failed: {exc}"
+            raise
+        finally:
+            frames.close()
+            self._publish(self.last, self.last.done if self.last else abs(resume - plan.start), message, state,
+                          force=True)
+
+    def _prime(self, frames: _Frames, resume: int) -> tuple[int, np.ndarray]:
+        """Reset the engine and feed it the input frames up to ``resume``; returns (frame, its mask)."""
+        plan, ws = self.plan, self.ws
+        passed = [u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0]
+        inputs = [plan.start, *sorted(passed, key=lambda u: abs(u - plan.start))]
+        if resume != plan.start:
+            inputs.append(resume)
+        masks = [ws.read_mask(i) for i in inputs]
+        missing = [i for i, m in zip(inputs, masks, strict=True) if m is None]
+        if missing:
+            raise WorkspaceError(f"frame {missing[0]} lost its mask during the run; propagate again from it.")
+        upcoming = [ws.read_mask(u) for u in plan.user if u in plan.frames(resume)]
+        self.labels = labels_for(ws, [m for m in masks + upcoming if m is not None])
+        if not self.labels:
+            raise WorkspaceError(f"frame {plan.start}'s mask is empty: annotate at least one object first.")
+        self.engine.reset(self.labels)
+        for index, mask in zip(inputs, masks, strict=True):
+            with _gpu_lock():
+                self.engine.step(frames.get(index), mask, end=index == plan.end)
+        return inputs[-1], masks[-1]
+
+    def _step(self, index: int, frame: np.ndarray, prev: tuple[int, np.ndarray]) -> np.ndarray:
+        """Run the engine on one frame; write its masks unless the user annotated it."""
+        t0 = time.perf_counter()
+        is_last = index == self.plan.end
+        user_mask = self.ws.read_mask(index) if index in self.plan.user else None
+        with _gpu_lock():
+            probs = self.engine.step(frame, user_mask, end=is_last)
+        if user_mask is not None:
+            mask = user_mask
+        elif index in set(self.ws.user_frames()):  # annotated by the user while we ran: theirs wins
+            mask = self.ws.read_mask(index)
+            log.info("frame %d was annotated during the run; keeping the user's mask", index)
+        else:
+            mask = index_from_probs(probs, self.labels)
+            soft = _soft_from_probs(probs)
+            self.ws.write_frame(index, mask, soft, provenance="propagated", run=self.run_id)
+            self.quality.append(frame_signals(index, mask, soft, self.labels, prev[1], prev[0], self.run_id))
+        dt = time.perf_counter() - t0
+        self.frame_time = dt if self.frame_time is None else (1 - _FPS_ALPHA) * self.frame_time + _FPS_ALPHA * dt
+        return mask
+
+    def _result(self, index: int, done: int, was_input: bool) -> FrameResult:
+        fps = 1.0 / self.frame_time if self.frame_time else 0.0
+        eta = (self.plan.total - done) / fps if fps > 0 else None
+        return FrameResult(frame=index, done=done, total=self.plan.total, fps=fps, eta_s=eta,
+                           memory=self.engine.memory_stats(), gpu=device_memory(self.device),
+                           engine=self.engine.name, weight_free=bool(self.engine.weight_free), run=self.run_id,
+                           input=was_input, direction=self.direction)
+
+    def _publish(self, result: FrameResult | None, done: int, message: str | None, state: str,
+                 force: bool = False) -> None:
+        if not self.throttle.ready(force):
+            return
+        if result is None:
+            result = FrameResult(frame=self.plan.start, done=done, total=self.plan.total, fps=0.0, eta_s=None,
+                                 memory=self.engine.memory_stats(), gpu=device_memory(self.device),
+                                 engine=self.engine.name, weight_free=bool(self.engine.weight_free),
+                                 run=self.run_id, input=True, direction=self.direction)
+        try:
+            write_progress(self.path, result.to_progress(message, state))
+        except OSError as exc:  # a full disk must not kill the run over a progress file
+            log.warning("cannot write progress to %s: %s", self.path, exc)
+
+
+def _gpu_lock() -> Any:
+    from xmem_tui.inference.service import gpu_lock
+
+    return gpu_lock()
+
+
+class _CallableModule(types.ModuleType):
+    """Makes ``xmem_tui.inference.propagate(...)`` work although the submodule has the function's name.
+
+    Once this submodule is imported, Python binds the package attribute ``propagate`` to the module,
+    shadowing any function exported under that name; calling the module forwards to the function.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Iterator[FrameResult]:
+        return propagate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

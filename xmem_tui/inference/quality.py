@@ -1,0 +1,237 @@
+"""Per-frame quality signals recorded during propagation, and the ranking of frames worth a look.
+
+A 2,000-frame propagation cannot be reviewed frame by frame. The places where tracking goes wrong leave
+traces a machine can see cheaply: an object's area or position jumps, its mask stops overlapping the
+previous frame's, the soft mask becomes undecided (probabilities near 0.5), or an object disappears.
+:func:`frame_signals` measures these per propagated frame; :class:`QualityLog` appends them to the
+workspace's ``quality.jsonl`` (one JSON object per line, so a reader in another process only ever has
+to skip a torn last line); :func:`rank_frames` turns them into a short list with reasons, which
+``xmem-tui review`` prints and the dashboard shows.
+
+Nothing here imports torch: the dashboard reads the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xmem_tui.fsutil import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+#: Below this fraction of the frame an object counts as absent (a few stray pixels are noise, not an object).
+MIN_AREA = 1e-4
+#: Compact the log when it holds this many more lines than distinct frames.
+_COMPACT_SLACK = 2000
+
+
+@dataclass(frozen=True)
+class ObjectSignal:
+    """Signals of one object in one frame.
+
+    Attributes:
+        area: fraction of the frame the object covers (0..1).
+        area_change: relative change of area from the previous frame ((a - a_prev) / a_prev); None if the
+            object was absent before.
+        centroid_shift: centroid displacement from the previous frame as a fraction of the frame diagonal.
+        iou_prev: IoU of the object's mask with the previous frame's mask of the same object.
+        uncertainty: mean ambiguity (1 - |2p - 1|) of the soft mask over the pixels where p > 0.1.
+    """
+
+    area: float
+    area_change: float | None
+    centroid_shift: float | None
+    iou_prev: float | None
+    uncertainty: float | None
+
+
+@dataclass(frozen=True)
+class FrameSignals:
+    """Quality signals of one propagated frame, relative to the frame before it in propagation order."""
+
+    frame: int
+    prev: int | None
+    run: str | None
+    objects: dict[int, ObjectSignal]
+    vanished: tuple[int, ...]
+    appeared: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frame": self.frame, "prev": self.prev, "run": self.run, "vanished": list(self.vanished),
+                "appeared": list(self.appeared),
+                "objects": {str(k): vars(v) for k, v in sorted(self.objects.items())}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FrameSignals:
+        return cls(frame=int(data["frame"]), prev=data.get("prev"), run=data.get("run"),
+                   objects={int(k): ObjectSignal(**v) for k, v in data.get("objects", {}).items()},
+                   vanished=tuple(data.get("vanished", ())), appeared=tuple(data.get("appeared", ())))
+
+
+def frame_signals(frame: int, index: np.ndarray, soft: np.ndarray | None, labels: Iterable[int],
+                  prev_index: np.ndarray | None, prev: int | None = None, run: str | None = None) -> FrameSignals:
+    """Measure one frame.
+
+    Args:
+        frame: index of the frame measured.
+        index: uint8 (H, W) index mask of the frame.
+        soft: uint8 (K, H, W) soft mask (channel k-1 = object k), or None.
+        labels: the object labels tracked (1..K).
+        prev_index: index mask of the previous frame in propagation order (None for the first).
+        prev: index of that previous frame.
+        run: propagation run id, kept so a reader can tell runs apart.
+    """
+    h, w = index.shape
+    n = float(h * w)
+    diagonal = float(np.hypot(h, w))
+    objects: dict[int, ObjectSignal] = {}
+    vanished: list[int] = []
+    appeared: list[int] = []
+    for k in labels:
+        cur = index == k
+        area = float(cur.sum()) / n
+        uncertainty = None
+        if soft is not None and 0 < k <= soft.shape[0]:
+            p = soft[k - 1].astype(np.float32) / 255.0
+            support = p > 0.1
+            if support.any():
+                uncertainty = float(np.mean(1.0 - np.abs(2.0 * p[support] - 1.0)))
+        change = shift = iou = None
+        if prev_index is not None:
+            old = prev_index == k
+            old_area = float(old.sum()) / n
+            if old_area >= MIN_AREA and area < MIN_AREA:
+                vanished.append(k)
+            elif old_area < MIN_AREA and area >= MIN_AREA:
+                appeared.append(k)
+            if old_area >= MIN_AREA:
+                change = (area - old_area) / old_area
+                union = np.logical_or(cur, old).sum()
+                iou = float(np.logical_and(cur, old).sum()) / float(union)
+                if area >= MIN_AREA:
+                    shift = float(np.hypot(*(_centroid(cur) - _centroid(old)))) / diagonal
+        objects[int(k)] = ObjectSignal(area=area, area_change=change, centroid_shift=shift, iou_prev=iou,
+                                       uncertainty=uncertainty)
+    return FrameSignals(frame=frame, prev=prev, run=run, objects=objects, vanished=tuple(vanished),
+                        appeared=tuple(appeared))
+
+
+def _centroid(mask: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(mask)
+    return np.array([ys.mean(), xs.mean()])
+
+
+class QualityLog:
+    """Appends :class:`FrameSignals` to a JSON-lines file; the last line for a frame wins when read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def append(self, signals: FrameSignals) -> None:
+        """Append one line; a single write() on an O_APPEND file, so concurrent readers see whole lines."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(signals.to_dict(), sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def compact(self) -> None:
+        """Rewrite the file with one line per frame when old runs have piled up (called before a run)."""
+        lines = _read_lines(self.path)
+        latest = _latest(lines)
+        if len(lines) - len(latest) > _COMPACT_SLACK:
+            text = "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for _, s in sorted(latest.items()))
+            atomic_write_text(self.path, text)
+
+    def forget(self, frames: Iterable[int]) -> None:
+        """Drop signals of frames the user has since annotated (their masks are no longer propagated)."""
+        drop = set(frames)
+        latest = load_signals(self.path)
+        if drop & set(latest):
+            keep = [s for f, s in sorted(latest.items()) if f not in drop]
+            atomic_write_text(self.path, "".join(json.dumps(s.to_dict(), sort_keys=True) + "\n" for s in keep))
+
+
+def _read_lines(path: Path) -> list[FrameSignals]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            out.append(FrameSignals.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line while the writer appends, or a hand-edited file
+    return out
+
+
+def _latest(lines: list[FrameSignals]) -> dict[int, FrameSignals]:
+    return {s.frame: s for s in lines}
+
+
+def load_signals(path: Path) -> dict[int, FrameSignals]:
+    """The latest signals of every frame recorded in ``path`` (empty if there is no file)."""
+    return _latest(_read_lines(path))
+
+
+def score_frame(signals: FrameSignals) -> tuple[float, list[str]]:
+    """How much a frame deserves a look (0 = nothing odd), with the reasons in words.
+
+    Each term is scaled so that about 1.0 means "clearly suspicious" and capped at 2, so one runaway
+    measure cannot drown the others: an object vanishing scores 3 (tracking loss is the costliest error
+    to miss), IoU with the previous frame below 0.8 scores (1 - IoU) * 2, an area change beyond 20%
+    scores |change|, a centroid jump beyond 2% of the diagonal scores shift / 5%, and undecided soft
+    masks (mean ambiguity beyond 0.25) score ambiguity * 2. The frame's score is the sum over objects.
+    """
+    score = 0.0
+    reasons: list[str] = []
+    for k in signals.vanished:
+        score += 3.0
+        reasons.append(f"object {k} vanished")
+    for k, s in sorted(signals.objects.items()):
+        if s.iou_prev is not None and s.area >= MIN_AREA and s.iou_prev < 0.8:
+            score += (1.0 - s.iou_prev) * 2.0
+            reasons.append(f"object {k} IoU {s.iou_prev:.2f} with frame {signals.prev}")
+        if s.area_change is not None and s.area >= MIN_AREA and abs(s.area_change) > 0.2:
+            score += min(abs(s.area_change), 2.0)
+            reasons.append(f"object {k} area {s.area_change:+.0%}")
+        if s.centroid_shift is not None and s.centroid_shift > 0.02:
+            score += min(s.centroid_shift / 0.05, 2.0)
+            reasons.append(f"object {k} moved {s.centroid_shift:.0%} of the diagonal")
+        if s.uncertainty is not None and s.uncertainty > 0.25:
+            score += s.uncertainty * 2.0
+            reasons.append(f"object {k} uncertain ({s.uncertainty:.2f})")
+    return score, reasons
+
+
+def rank_frames(signals: dict[int, FrameSignals] | Iterable[FrameSignals], top: int | None = None,
+                exclude: Iterable[int] = ()) -> list[tuple[int, float, list[str]]]:
+    """Frames most worth a look, best first: ``[(frame, score, reasons), ...]`` with score > 0.
+
+    Args:
+        signals: as returned by :func:`load_signals` (or any iterable of FrameSignals).
+        top: keep only this many.
+        exclude: frames to leave out (e.g. frames the user has annotated since).
+    """
+    items = signals.values() if isinstance(signals, dict) else signals
+    skip = set(exclude)
+    ranked = []
+    for s in items:
+        if s.frame in skip:
+            continue
+        score, reasons = score_frame(s)
+        if score > 0:
+            ranked.append((s.frame, round(score, 4), reasons))
+    ranked.sort(key=lambda r: (-r[1], r[0]))
+    return ranked[:top] if top is not None else ranked

@@ -1,0 +1,108 @@
+"""XMem behind the :class:`~xmem_tui.inference.engine.Engine` protocol: numpy in, numpy out.
+
+Everything device-specific lives here: ImageNet normalisation (README section 4), moving tensors to the
+device, fp16 autocast and channels_last on CUDA. Memory attention always runs in float32 (the core
+disables autocast around it), because fp16 keys lose the precision the top-k selection depends on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+from collections.abc import Mapping
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import torch
+
+from xmem_tui.inference.core import InferenceCore
+from xmem_tui.inference.engine import MemoryStats
+from xmem_tui.model.network import XMem
+
+logger = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def image_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 (H, W, 3) RGB -> float32 (3, H, W): /255 then (x - mean) / std with float32 statistics."""
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {frame.dtype} {frame.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1).float() / 255
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=x.device)[:, None, None]
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=x.device)[:, None, None]
+    return (x - mean) / std
+
+
+def load_xmem(path: str | PathLike[str], device: torch.device | str) -> XMem:
+    """Load ``XMem.pth`` safely (weights_only), move it to ``device`` in eval mode.
+
+    On CUDA the weights are converted to channels_last, which cuDNN runs faster for these convolutions.
+    """
+    device = torch.device(device)
+    net = XMem.from_checkpoint(path, map_location="cpu").to(device).eval()
+    if device.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    return net
+
+
+class XMemEngine:
+    """Stateful XMem propagation engine (one video, frames fed in propagation order).
+
+    Args:
+        network: a loaded :class:`XMem` (see :func:`load_xmem`) already on ``device``.
+        core_config: InferenceCore config (official key names).
+        device: where frames are processed.
+        amp: fp16 autocast for the network; only honoured on CUDA (CPU/MPS stay float32).
+    """
+
+    name = "XMem"
+    weight_free = False
+
+    def __init__(self, network: XMem, core_config: Mapping[str, Any], device: torch.device,
+                 amp: bool = False) -> None:
+        self.device = torch.device(device)
+        self.amp = bool(amp) and self.device.type == "cuda"
+        if amp and not self.amp:
+            logger.info("fp16 autocast is only used on CUDA; running float32 on %s", self.device)
+        self.core = InferenceCore(network, core_config)
+        self.labels: list[int] = []
+
+    def reset(self, labels: list[int]) -> None:
+        """Forget all memory and track ``labels`` (1..K, increasing)."""
+        if any(b <= a for a, b in itertools.pairwise(labels)) or any(x < 1 for x in labels):
+            raise ValueError(f"labels must be increasing positive integers, got {labels}")
+        self.core.clear_memory()
+        self.core.set_all_labels(labels)
+        self.labels = list(labels)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def step(self, frame: np.ndarray, mask: np.ndarray | None = None, *, end: bool = False) -> np.ndarray:
+        """Segment one frame (uint8 (H, W, 3) RGB); ``mask`` is a uint8 (H, W) index mask or None.
+
+        Returns:
+            float32 (K+1, H, W) probabilities, background first.
+        """
+        image = image_to_tensor(frame, self.device)
+        mask_t = None
+        if mask is not None:
+            if mask.shape != frame.shape[:2]:
+                raise ValueError(f"mask {mask.shape} does not match frame {frame.shape[:2]}")
+            m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device)
+            mask_t = torch.stack([m == label for label in self.labels]).float() if self.labels else None
+        with self._autocast():
+            probs = self.core.step(image, mask_t, None, end)
+        return probs.float().cpu().numpy()
+
+    def memory_stats(self) -> MemoryStats:
+        """Working / long-term memory sizes in elements (one element = one 1/16 pixel of a frame)."""
+        memory = self.core.memory
+        return MemoryStats(working=memory.work.size, long_term=memory.long.size,
+                           extra={"long_term_max": float(self.core.config.get("max_long_term_elements", 0))})

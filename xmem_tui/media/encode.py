@@ -1,0 +1,324 @@
+"""Video encoding that keeps every frame at its source timestamp, with the source's audio, rotation and colour.
+
+Editors line a matte up with its picture by timestamp. So the encoder takes an explicit ``pts`` for every
+frame (in the source's time base) instead of a frame rate, and asks the container to keep that time base:
+MP4/MOV get ``movie_timescale`` = the time base's denominator, because the default 1/1000 movie timescale
+rounds the edit list that carries a non-zero start time. Matroska/WebM only have 1 ms timestamps, so there
+the pts is rounded to the nearest millisecond (see :func:`container_time_base`), and the self-check
+compares against that rounding.
+
+Audio is copied packet by packet when the container can hold it exactly, else decoded and re-encoded (AAC
+for MP4/MOV, Opus for WebM, FLAC for MKV) with its first sample at the source's first decoded audio time,
+so the A/V offset is the source's. "Exactly" rules out copying audio whose priming packet starts before
+zero (AAC) into Matroska: without MP4's edit list the muxer would shift every stream, video included. Audio packets are interleaved with video as it is written (by timestamp), which
+keeps the muxer's interleaving queue short on long clips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from xmem_tui.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+#: Containers whose muxer forces its own time base.
+_FIXED_TIME_BASE = {"matroska": Fraction(1, 1000), "webm": Fraction(1, 1000)}
+#: Audio codecs each container takes as a stream copy; ``None`` = anything.
+_COPYABLE_AUDIO: dict[str, set[str] | None] = {
+    "mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
+    "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"},
+    "matroska": None,
+    "webm": {"opus", "vorbis"},
+}
+#: Audio encoder used when the source audio cannot be copied.
+_AUDIO_ENCODER = {"mp4": "aac", "mov": "aac", "matroska": "flac", "webm": "libopus"}
+#: Containers whose edit lists represent audio that starts before zero (AAC priming) when copied.
+_EDIT_LISTS = {"mp4", "mov"}
+_EXT_FORMAT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+#: AVColorSpace values -> swscale colour matrices (unspecified falls back to swscale's default, BT.601).
+_SWS_SPACE = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
+
+
+def container_format(path: Path) -> str:
+    """The FFmpeg muxer name for an output path, from its extension."""
+    try:
+        return _EXT_FORMAT[Path(path).suffix.lower()]
+    except KeyError:
+        raise MediaError(f"{path}: unsupported output extension; use one of {', '.join(_EXT_FORMAT)}.") from None
+
+
+def container_time_base(fmt: str, source: Fraction) -> Fraction:
+    """The time base the output stream will have: the source's unless the container forces its own."""
+    return _FIXED_TIME_BASE.get(fmt, source)
+
+
+def rescale(pts: int, src: Fraction, dst: Fraction) -> int:
+    """``pts`` from ``src`` to ``dst`` ticks, rounded to nearest with ties away from zero (FFmpeg's rule)."""
+    exact = Fraction(pts) * src / dst
+    sign = -1 if exact < 0 else 1
+    return sign * int(abs(exact) + Fraction(1, 2))
+
+
+def has_audio(path: Path) -> bool:
+    """Whether ``path`` has an audio stream."""
+    with av.open(str(path)) as container:
+        return bool(container.streams.audio)
+
+
+def sws_colorspace(space: int | None) -> str:
+    """The swscale matrix name for an AVColorSpace value (decode and encode must agree on it)."""
+    return _SWS_SPACE.get(int(space or 2), "ITU601")
+
+
+@dataclass(frozen=True)
+class ColorTags:
+    """Colour description copied from the source stream (AVColor* enum values)."""
+
+    range: int = 0
+    primaries: int = 2
+    trc: int = 2
+    space: int = 2
+
+    @classmethod
+    def of_frame(cls, frame: av.VideoFrame) -> ColorTags:
+        return cls(int(frame.color_range), int(frame.color_primaries), int(frame.color_trc), int(frame.colorspace))
+
+    def to_json(self) -> dict[str, int]:
+        return {"range": self.range, "primaries": self.primaries, "trc": self.trc, "space": self.space}
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """What to encode.
+
+    Attributes:
+        codec: FFmpeg encoder name (libx264, libx265, prores_ks, ffv1, libvpx-vp9).
+        pix_fmt: Encoded pixel format (yuv420p, yuva444p10le, yuva420p, gray...).
+        width: Coded width (before display rotation).
+        height: Coded height.
+        time_base: Time base of the pts given to :meth:`VideoEncoder.write` (the source's).
+        input_format: Layout of the arrays given to ``write`` (rgb24, rgba, gray).
+        options: Encoder private options (crf, preset, profile...), all strings.
+        rotation: Counter-clockwise display rotation in degrees, written as the display matrix.
+        color: Colour tags to carry; None leaves them unspecified.
+        rate_hint: Nominal frame rate some encoders use for rate control only (never for timing).
+        codec_tag: FourCC to store (hvc1, ap4h) so editors recognise the stream; None = muxer default.
+    """
+
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    time_base: Fraction
+    input_format: str = "rgb24"
+    options: dict[str, str] = field(default_factory=dict)
+    rotation: int = 0
+    color: ColorTags | None = None
+    rate_hint: Fraction | None = None
+    codec_tag: str | None = None
+
+
+def _first_pts(source: Path) -> int:
+    """pts of the first audio packet; negative when the codec's priming samples precede time zero."""
+    with av.open(str(source)) as container:
+        for packet in container.demux(container.streams.audio[0]):
+            if packet.pts is not None:
+                return int(packet.pts)
+    return 0
+
+
+class _AudioFeed:
+    """Source audio, copied or re-encoded into the output, handed over in timestamp order."""
+
+    def __init__(self, source: Path, out: av.container.OutputContainer, fmt: str, codec: str) -> None:
+        self._in = av.open(str(source))
+        src = self._in.streams.audio[0]
+        self._src = src
+        allowed = _COPYABLE_AUDIO[fmt]
+        copyable = (allowed is None or src.codec_context.name in allowed) and (
+            fmt in _EDIT_LISTS or _first_pts(source) >= 0)
+        if codec == "copy" and not copyable:
+            raise MediaError(f"{source}: {src.codec_context.name} audio cannot be copied into {fmt}; "
+                             "use audio=auto to re-encode it.")
+        copy = codec == "copy" or (codec == "auto" and copyable)
+        self.mode = "copy" if copy else "encode"
+        if copy:
+            self._out = out.add_stream_from_template(src)
+        else:
+            name = _AUDIO_ENCODER[fmt] if codec == "auto" else codec
+            rate = 48000 if name == "libopus" else (src.rate or 48000)
+            self._out = out.add_stream(name, rate=rate)
+            self._out.layout = "stereo" if src.codec_context.layout.nb_channels >= 2 else "mono"
+            self._out.time_base = Fraction(1, rate)
+            self._resampler: av.AudioResampler | None = None
+            self._next_pts: int | None = None
+        self._packets = self._in.demux(src)
+        self._pending: list[av.Packet] = []
+        self._done = False
+
+    def _produce(self) -> Iterator[av.Packet]:
+        """Output packets for the next source packet (empty when nothing came out of it)."""
+        packet = next(self._packets, None)
+        if packet is None or (packet.size == 0 and packet.pts is None):
+            self._done = True
+            if self.mode == "encode":
+                yield from self._encode(None)
+            return
+        if self.mode == "copy":
+            if packet.dts is None:
+                return
+            packet.stream = self._out
+            yield packet
+            return
+        for frame in packet.decode():
+            yield from self._encode(frame)
+
+    def _encode(self, frame: av.AudioFrame | None) -> Iterator[av.Packet]:
+        out = self._out
+        if frame is None:
+            frames = self._resampler.resample(None) if self._resampler else []
+        else:
+            if self._resampler is None:
+                self._resampler = av.AudioResampler(format=out.codec_context.format, layout=out.layout,
+                                                    rate=out.rate, frame_size=out.codec_context.frame_size or None)
+                start = frame.pts * frame.time_base if frame.pts is not None else Fraction(0)
+                self._next_pts = rescale(start.numerator, Fraction(1, start.denominator), out.time_base)
+            frames = self._resampler.resample(frame)
+        for chunk in frames:
+            chunk.pts = self._next_pts
+            chunk.time_base = out.time_base
+            self._next_pts += chunk.samples
+            yield from out.encode(chunk)
+        if frame is None:
+            yield from out.encode(None)
+
+    def pump(self, until_s: float | None, mux: Any) -> None:
+        """Mux every audio packet that starts before ``until_s`` seconds (all of them when None)."""
+        while not self._done or self._pending:
+            if not self._pending:
+                self._pending.extend(self._produce())
+                continue
+            packet = self._pending[0]
+            when = packet.pts if packet.pts is not None else packet.dts
+            if until_s is not None and when is not None and float(when * packet.time_base) > until_s:
+                return
+            mux(self._pending.pop(0))
+
+    def close(self) -> None:
+        self._in.close()
+
+
+class VideoEncoder:
+    """Writes frames at explicit timestamps to one video file, with optional source audio.
+
+    Use as a context manager; leaving it by an exception closes the file without flushing (the caller
+    deletes the temporary output). ``write`` takes arrays in ``spec.input_format`` at the coded size.
+    ``audio``: "auto" (copy when the container takes the source codec, else re-encode), "copy", "none",
+    or an encoder name (aac, libopus, pcm_s16le).
+    """
+
+    def __init__(self, path: Path, spec: VideoSpec, *, audio_from: Path | None = None, audio: str = "auto") -> None:
+        self.path = Path(path)
+        self.spec = spec
+        self.format = container_format(self.path)
+        self.time_base = container_time_base(self.format, spec.time_base)
+        options = {"movie_timescale": str(spec.time_base.denominator)} if self.format in ("mp4", "mov") else {}
+        if self.format in ("mp4", "mov"):
+            options["movflags"] = "+write_colr"
+        self._out = av.open(str(self.path), "w", format=self.format, options=options)
+        self._stream = self._out.add_stream(spec.codec, rate=spec.rate_hint)
+        self._setup_stream()
+        use_audio = audio_from is not None and audio != "none" and has_audio(audio_from)
+        self._audio = _AudioFeed(audio_from, self._out, self.format, audio) if use_audio else None
+        self.audio_mode = self._audio.mode if self._audio else None
+        self._durations: dict[int, int] = {}
+        self._reformat_args = self._color_args()
+        self.frames = 0
+
+    def _setup_stream(self) -> None:
+        spec, stream = self.spec, self._stream
+        stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, spec.pix_fmt
+        stream.time_base = spec.time_base
+        ctx = stream.codec_context
+        ctx.time_base = spec.time_base
+        ctx.thread_count = 0
+        stream.options = dict(spec.options)
+        if spec.color is not None:
+            ctx.color_range = spec.color.range
+            ctx.color_primaries = spec.color.primaries
+            ctx.color_trc = spec.color.trc
+            ctx.colorspace = spec.color.space
+        if spec.codec_tag:
+            ctx.codec_tag = spec.codec_tag
+        if spec.rotation % 360:
+            stream.set_display_rotation(spec.rotation)
+
+    def _color_args(self) -> dict[str, Any]:
+        color = self.spec.color or ColorTags()
+        range_name = "JPEG" if color.range == 2 else "MPEG"
+        if self.spec.pix_fmt in ("gray", "gray16le", "rgba", "rgb24") or self.spec.codec == "png":
+            return {}
+        return {"dst_colorspace": sws_colorspace(color.space), "dst_color_range": range_name,
+                "src_colorspace": sws_colorspace(color.space)}
+
+    def write(self, image: np.ndarray, pts: int, duration: int | None = None) -> None:
+        """Encode one frame shown at ``pts`` (source time base) for ``duration`` ticks (for the last frame)."""
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self.spec.input_format)
+        self.write_frame(frame, pts, duration)
+
+    def write_frame(self, frame: av.VideoFrame, pts: int, duration: int | None = None) -> None:
+        """Encode a ready :class:`av.VideoFrame` (any format; converted with the source's colour matrix)."""
+        if frame.format.name != self.spec.pix_fmt:
+            frame = frame.reformat(format=self.spec.pix_fmt, **self._reformat_args)
+        frame.pts = pts
+        frame.time_base = self.spec.time_base
+        if duration:
+            self._durations[pts] = duration
+        for packet in self._stream.encode(frame):
+            self._mux_video(packet)
+        self.frames += 1
+
+    def _mux_video(self, packet: av.Packet) -> None:
+        if packet.pts is not None and packet.time_base == self.spec.time_base:
+            known = self._durations.pop(packet.pts, None)
+            if known:
+                packet.duration = known
+        if self._audio is not None and packet.dts is not None:
+            self._audio.pump(float(packet.dts * packet.time_base), self._out.mux)
+        self._out.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder, the rest of the audio, and the file trailer."""
+        for packet in self._stream.encode(None):
+            self._mux_video(packet)
+        if self._audio is not None:
+            self._audio.pump(None, self._out.mux)
+            self._audio.close()
+        self._out.close()
+
+    def abort(self) -> None:
+        """Close without flushing (the file is incomplete; the caller removes it)."""
+        try:
+            if self._audio is not None:
+                self._audio.close()
+            self._out.close()
+        except (av.FFmpegError, OSError, ValueError):
+            log.debug("closing an aborted output failed", exc_info=True)
+
+    def __enter__(self) -> VideoEncoder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
