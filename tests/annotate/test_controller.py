@@ -6,41 +6,15 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from conftest import CLICK_RADIUS
 
 from xmem_tui.annotate.controller import Controller
-from xmem_tui.annotate.keymap import KeyDecoder
+from xmem_tui.annotate.segmenters import Segmenters
+from xmem_tui.config import Settings
+from xmem_tui.media.frames import FrameReader
 from xmem_tui.workspace import Workspace
 
-
-def press(ctl: Controller, *keys: str) -> None:
-    """Type keys the way Qt reports them (lower-case letters, Shift as its own key)."""
-    decoder = KeyDecoder()
-    for key in keys:
-        for part in key.split("+"):
-            code = {"shift": 0xFFE1, "left": 0xFF51, "right": 0xFF53, "home": 0xFF50, "end": 0xFF57,
-                    "space": 32, "esc": 27, "pgup": 0xFF55, "pgdn": 0xFF56}.get(part, None)
-            ctl.key(decoder.feed(code if code is not None else ord(part)))
-    ctl.run_pending()
-
-
-def click(ctl: Controller, x: int, y: int, button: str = "left") -> None:
-    ctl.mouse_down(button, x, y)
-    ctl.mouse_up(button, x, y)
-    ctl.run_pending()
-
-
-def drag(ctl: Controller, points: list[tuple[int, int]], button: str = "left") -> None:
-    ctl.mouse_down(button, *points[0])
-    for p in points[1:]:
-        ctl.mouse_move(*p)
-    ctl.mouse_up(button, *points[-1])
-    ctl.run_pending()
-
-
-def disc(shape: tuple[int, int], x: int, y: int, r: int) -> np.ndarray:
-    yy, xx = np.mgrid[: shape[0], : shape[1]]
-    return (xx - x) ** 2 + (yy - y) ** 2 <= r * r
+from .drive import click, disc, drag, press
+from .fakes import CLICK_RADIUS
 
 
 def test_click_segments_current_object_and_saves_it_as_user_click(make_controller: Callable[..., Controller],
@@ -218,3 +192,19 @@ def test_reset_clears_the_frame_and_can_be_undone(make_controller: Callable[...,
     press(ctl, "z")
     mask = ws.read_mask(0)
     assert mask is not None and mask[200, 300] == 1
+
+
+def test_weight_free_grabcut_click_on_a_real_frame(ws: Workspace, frames: FrameReader, settings: Settings) -> None:
+    from xmem_tui.interaction.grabcut import GrabCutClickSegmenter, GrabCutScribbleSegmenter
+
+    ctl = Controller(ws, frames, settings, Segmenters(GrabCutClickSegmenter, GrabCutScribbleSegmenter))
+    ctl.segmenters.warm_up()
+    assert "weight-free" in ctl.hud_text()
+    ctl.mouse_down("left", 380, 260)  # the trousers of the judoka with the black belt
+    assert ctl.pending is not None and "segmenting" in ctl.hud_text()
+    ctl.mouse_up("left", 380, 260)
+    ctl.run_pending()
+    mask = ws.read_mask(0)
+    assert mask is not None and mask[260, 380] == 1
+    assert 2000 < (mask == 1).sum() < mask.size // 4
+    assert mask[260, 470] == 0 and mask[100, 100] == 0  # not the other judoka, not the wall

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from test_controller import click, press
 
 from xmem_tui.annotate.controller import Controller
 from xmem_tui.config import Settings
 from xmem_tui.jobs.queue import JobQueue
 from xmem_tui.progress import Progress, write_progress
 from xmem_tui.workspace import Workspace
+
+from .drive import click, press
 
 
 @pytest.mark.parametrize(("keys", "start", "end", "backward"), [
@@ -74,10 +75,11 @@ def test_progress_of_a_running_job_shows_in_the_hud_then_its_outcome(
     queue = JobQueue.for_settings(settings)
     job = queue.claim_next()
     assert job is not None
-    write_progress(ws.progress_path, Progress(done=4, total=15, frame=4, fps=2.5, eta_s=4.4))
+    write_progress(ws.progress_path, Progress(done=4, total=15, frame=4, fps=2.5, eta_s=4.4,
+                                              stats={"engine": "flow", "weight_free": True}))
     ctl.dirty = False
     ctl.tick(101.5)
-    assert ctl.progress_text == "prop 4/15 2.5fps eta 4s" and ctl.dirty
+    assert ctl.progress_text == "prop 4/15 2.5fps eta 4s weight-free" and ctl.dirty
     assert "prop 4/15" in ctl.hud_text()
     queue.finish(job, "done", result={"done": 15})
     ctl.tick(103.0)

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from test_controller import click, press
 
 from xmem_tui.annotate.controller import POLL_MASK_S, Controller
 from xmem_tui.inference.quality import FrameSignals, ObjectSignal, QualityLog
 from xmem_tui.media.masks import read_index_mask
 from xmem_tui.workspace import Workspace
+
+from .drive import click, press
 
 
 def test_frame_keys_move_and_clamp(make_controller: Callable[..., Controller]) -> None:
@@ -154,3 +155,21 @@ def test_review_key_walks_the_ranked_frames(make_controller: Callable[..., Contr
     assert ctl.frame == 7
     press(ctl, "n")
     assert ctl.frame == 11
+
+
+def test_zoom_follows_the_cursor_and_edits_land_under_it(make_controller: Callable[..., Controller],
+                                                         ws: Workspace) -> None:
+    ctl = make_controller()
+    ctl.mouse_move(400, 240)
+    press(ctl, "+")
+    assert ctl.viewport.scale == 2.0 and "zoom 2:1" in ctl.hud_text()
+    press(ctl, "f")
+    click(ctl, 600, 240)  # 200 display pixels right of the zoom centre = 100 mask pixels
+    mask = ws.read_mask(0)
+    assert mask is not None and mask[240, 500] == 1 and mask[240, 600] == 0
+    ctl.mouse_down("middle", 600, 240)
+    ctl.mouse_move(700, 240)  # drag the picture right: the view moves left by 50 mask pixels
+    ctl.mouse_up("middle", 700, 240)
+    assert ctl.viewport.to_mask(600, 240) == (450, 240)
+    press(ctl, "-")
+    assert ctl.viewport.fitted and ctl.viewport.to_mask(600, 240) == (600, 240)

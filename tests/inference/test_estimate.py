@@ -24,7 +24,7 @@ from xmem_tui.inference.propagate import propagate, resume_point
 from xmem_tui.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_propagate import MASK_A, N_FRAMES, FakeEngine, make_clip  # noqa: E402
+from test_propagate import MASK_A, N_FRAMES, FakeEngine, make_clip
 
 GiB = 1 << 30
 

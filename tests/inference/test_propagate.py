@@ -387,3 +387,11 @@ def test_flow_engine_propagates_a_generated_clip(tmp_path: Path, synthetic_clip:
     moved = near[-1]
     assert _iou(ws.read_mask(moved) > 0, truth[moved] > 0) > _iou(ws.read_mask(moved) > 0, truth[start] > 0) + 0.1
     assert len(load_signals(ws.quality_path)) == len(truth) - 1
+
+
+def test_package_exports_propagate_lazily_and_callable(ws: Workspace) -> None:
+    import xmem_tui.inference as inference
+
+    ws.write_frame(0, MASK_A, provenance="user:click")
+    results = list(inference.propagate(ws, FakeEngine(), 0, end=2))
+    assert [r.frame for r in results] == [1, 2]

@@ -70,7 +70,7 @@ def test_ids_sort_by_creation_time() -> None:
     ('kind = "export"\nvideo = "a.mp4"\n[params]\noutput = 5\n', "must be a path string"),
 ])
 def test_parse_rejects_bad_job_files(tmp_path: Path, text: str, expected: str) -> None:
-    with pytest.raises(JobError, match="job j1: .*") as info:
+    with pytest.raises(JobError, match=r"^job j1: ") as info:
         parse_job(text, "j1", "queued", kinds=KINDS, project_dir=tmp_path / "project")
     assert expected in str(info.value)
 

@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Project
 
 from xmem_tui.errors import JobError
 from xmem_tui.jobs.queue import JobQueue
 from xmem_tui.progress import Progress, write_progress
+
+from .helpers import Project
 
 
 def test_submit_writes_a_readable_job_file(project: Project) -> None:

@@ -9,9 +9,9 @@ import sys
 import textwrap
 import time
 
-from conftest import Project, cli_env, wait_for
-
 from xmem_tui.jobs.pidfile import ensure_worker, lock_held, stop_worker, worker_status
+
+from .helpers import Project, cli_env, wait_for
 
 
 def _state(project: Project, job_id: str) -> str:

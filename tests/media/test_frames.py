@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import xmem_tui.media.frames as frames_module
 from xmem_tui.errors import MediaError
 from xmem_tui.media.frames import open_frames
 from xmem_tui.media.probe import probe
-from xmem_tui.media.synthetic import SceneSpec, render_scene
+from xmem_tui.media.synthetic import SceneSpec, render_scene, write_clip
 
 
 def _sequential(path, info=None):
@@ -130,3 +131,72 @@ def test_real_bigbuckbunny_random_access(media_dir):
         back = {i: f for i, f in reader.iter(131, 99, -1)}
         np.testing.assert_array_equal(back[100], seq[100])
         np.testing.assert_array_equal(back[131], seq[131])
+
+
+@pytest.mark.parametrize(("codec", "options"), [
+    ("libx264", {"x264-params": "open-gop=1:bframes=3:b-pyramid=normal:scenecut=0"}),
+    ("mpeg4", {"bf": "2"}),
+])
+def test_frame_exact_with_b_frames_and_open_gop(tmp_path, codec, options):
+    path = tmp_path / f"{codec}.mp4"
+    written = write_clip(path, SceneSpec(n_frames=26, seed=5), vfr=True, gop=6, codec=codec, options=options)
+    info = probe(path)
+    assert list(info.pts) == written.pts
+    seq = _sequential(path, info)
+    with open_frames(path, info, cache_bytes=0) as reader:
+        for i in random.Random(1).sample(range(26), 26):
+            np.testing.assert_array_equal(reader.get(i), seq[i][1], err_msg=f"{codec} frame {i}")
+        for i, frame in reader.iter(step=-1):
+            np.testing.assert_array_equal(frame, seq[i][1])
+
+
+def test_video_stream_after_audio_stream(clips, tmp_path):
+    """Stream 0 is audio: the reader must still seek in the video stream."""
+    src_path, _ = clips["audio"]
+    path = tmp_path / "audio_first.mkv"
+    with av.open(str(src_path)) as src, av.open(str(path), "w") as out:
+        a_in, v_in = src.streams.audio[0], src.streams.video[0]
+        a_out = out.add_stream_from_template(a_in)
+        v_out = out.add_stream_from_template(v_in)
+        for packet in src.demux(v_in, a_in):
+            if packet.dts is None:
+                continue
+            packet.stream = a_out if packet.stream.type == "audio" else v_out
+            out.mux(packet)
+    info = probe(path)
+    assert info.stream_index == 1 and info.frame_count == 30
+    seq = _sequential(path, info)
+    with open_frames(path, info, cache_bytes=0) as reader:
+        for i in (29, 3, 17, 9):
+            np.testing.assert_array_equal(reader.get(i), seq[i][1])
+
+
+def test_frames_passed_after_a_seek_are_kept_for_scrubbing(clips):
+    path, _ = clips["vfr"]
+    info = probe(path)
+    seq = _sequential(path, info)
+    target = 22
+    keyframe = max(k for k in info.keyframes if k <= target)
+    with open_frames(path, info) as reader:
+        reader.get(target)
+        kept = target - max(keyframe, target - frames_module.KEEP_BEHIND)
+        assert reader.cache_len == 1 + kept
+        for i in range(target, target - kept - 1, -1):  # stepping back: served from the cache
+            np.testing.assert_array_equal(reader.get(i), seq[i][1])
+        assert reader.cache_len == 1 + kept
+
+
+def test_raw_stream_without_timestamps_is_read_by_counting(tmp_path):
+    """A raw H.264 stream has no timestamps: the probe synthesises them and the reader counts frames."""
+    path = tmp_path / "raw.h264"
+    write_clip(path, SceneSpec(n_frames=20, seed=8), gop=5)
+    info = probe(path)
+    assert info.frame_count == 20 and not info.seekable
+    assert any("no timestamp" in w for w in info.warnings)
+    assert not info.vfr and info.avg_fps == pytest.approx(info.nominal_fps)
+    seq = _sequential(path, info)
+    with open_frames(path, info, cache_bytes=0) as reader:
+        for i in (15, 3, 19, 0, 7):
+            np.testing.assert_array_equal(reader.get(i), seq[i][1])
+        for i, frame in reader.iter(step=-1):
+            np.testing.assert_array_equal(frame, seq[i][1])

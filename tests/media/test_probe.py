@@ -10,6 +10,7 @@ import pytest
 
 from xmem_tui.errors import MediaError
 from xmem_tui.media import probe_video as probe_video_module
+from xmem_tui.media.frames import open_frames
 from xmem_tui.media.probe import VideoInfo, is_cached, probe
 from xmem_tui.media.synthetic import SceneSpec, render_scene, write_clip
 
@@ -217,6 +218,48 @@ def test_vfr_derived_from_real_clip(media_dir, tmp_path):
         out.mux(vout.encode(None))
     info = probe(out_path)
     assert info.frame_count == len(keep) and info.vfr
-    expected = [float(p * probe(src).time_base) for p in kept_pts]
+    src_tb = probe(src).time_base
+    expected = [float(p * src_tb) for p in kept_pts]
     assert info.timestamps_s == pytest.approx(expected, abs=1e-9)
     assert info.avg_fps < 25
+
+
+def test_truncated_faststart_mp4_header_claims_more(clips, tmp_path):
+    """Index up front, data cut off: the header promises 30 frames, fewer decode, and they are used."""
+    fast = tmp_path / "fast.mp4"
+    with av.open(str(clips["cfr"][0])) as src, av.open(str(fast), "w", options={"movflags": "faststart"}) as out:
+        vin = src.streams.video[0]
+        vout = out.add_stream_from_template(vin)
+        for packet in src.demux(vin):
+            if packet.dts is None:
+                continue
+            packet.stream = vout
+            out.mux(packet)
+    data = fast.read_bytes()
+    cut = tmp_path / "cut_fast.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    info = probe(cut)
+    assert 3 <= info.frame_count < 30
+    assert list(info.pts) == list(probe(fast).pts[: info.frame_count])
+    assert any("claims 30 frames" in w for w in info.warnings)
+    with open_frames(cut, info, cache_bytes=0) as reader:
+        seq = [f.copy() for _, f in reader.iter()]
+        last = info.frame_count - 1
+        np.testing.assert_array_equal(reader.get(last), seq[last])
+        np.testing.assert_array_equal(reader.get(1), seq[1])
+
+
+def test_colour_tags(tmp_path):
+    path = tmp_path / "tagged.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        ctx = stream.codec_context
+        ctx.color_primaries, ctx.color_trc, ctx.colorspace, ctx.color_range = 1, 1, 1, 1  # BT.709, limited
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 24)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    assert probe(path).color == {"range": "tv", "primaries": "bt709", "trc": "bt709", "space": "bt709"}
+    assert probe(tmp_path / "tagged.mp4").to_json()["color"]["space"] == "bt709"

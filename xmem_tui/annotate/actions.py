@@ -6,6 +6,7 @@ triggers each action lives in :mod:`xmem_tui.annotate.keymap`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +15,7 @@ from xmem_tui.errors import UserError
 
 if TYPE_CHECKING:
     from xmem_tui.annotate.controller import Controller
+    from xmem_tui.workspace import Workspace
 
 
 def perform(ctl: Controller, action: str) -> None:
@@ -92,7 +94,6 @@ def _play(ctl: Controller) -> None:
 
 
 def _import(ctl: Controller) -> None:
-    from xmem_tui.annotate.controller import import_candidates
     from xmem_tui.mask_import import SIZE_TOLERANCE
     from xmem_tui.media.masks import read_index_mask
     from xmem_tui.media.resize import mask_to_shape
@@ -116,6 +117,17 @@ def _import(ctl: Controller) -> None:
     ctl.edit.end_sessions()
     ctl.commit((mask, hard_soft(mask, max(int(mask.max()), 1))), "import")
     ctl.say(f"imported {path.name} into frame {ctl.frame}")
+
+
+def import_candidates(ws: Workspace, index: int) -> list[Path]:
+    """Where ``i`` looks for a mask of frame ``index`` (first existing file wins), documented in the help.
+
+    1. ``<workspace>/import/00012.png`` (drop files into the video's workspace folder);
+    2. ``<folder of the video>/<video name>_masks/00012.png`` (a mask folder next to the video).
+    """
+    name = f"{index:05d}.png"
+    video = ws.video_path
+    return [ws.root / "import" / name, video.parent / f"{video.name}_masks" / name]
 
 
 def _propagate(ctl: Controller, backward: bool, single: bool) -> None:

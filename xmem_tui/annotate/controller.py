@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -103,7 +102,6 @@ class Controller:
         self.progress_text = ""
         self.saved_frames: set[int] = set()
         self._message_until = 0.0
-        self._now = 0.0
         self._next_play = 0.0
         self._next_mask_poll = 0.0
         self._next_jobs_poll = 0.0
@@ -114,11 +112,11 @@ class Controller:
 
     # ------------------------------------------------------------------ frames
     def _load(self, index: int) -> None:
-        self.source = self.frames.get(index)
+        source = self.source = self.frames.get(index)
         mask = self.ws.read_mask(index)
         self.frame = index
-        image = processing_image(self.source, self.ws.shape, self.settings.processing.size)
-        self.edit = FrameEdit(image, mask if mask is not None else np.zeros(self.ws.shape, np.uint8),
+        self.edit = FrameEdit(lambda: processing_image(source, self.ws.shape, self.settings.processing.size),
+                              mask if mask is not None else np.zeros(self.ws.shape, np.uint8),
                               lambda: self.ws.read_soft(index))
         self._disk_sig = self._stat(index)
         self.stroke, self.stroke_button = [], None
@@ -189,12 +187,11 @@ class Controller:
         if text:
             log.info("%s", text)
         self.message = text
-        self._message_until = self._now + MESSAGE_S
+        self._message_until = -1.0  # starts at the next tick, whose clock is the window's
         self.dirty = True
 
     def tick(self, now: float) -> None:
         """Advance time: playback, polling of the mask file and of jobs, message expiry."""
-        self._now = now
         if self.playing and now >= self._next_play:
             if self.frame >= self.count - 1:
                 self.playing = False
@@ -210,7 +207,9 @@ class Controller:
         if now >= self._next_jobs_poll:
             self._next_jobs_poll = now + POLL_JOBS_S
             self._poll_jobs()
-        if self.message and now >= self._message_until:
+        if self.message and self._message_until < 0:
+            self._message_until = now + MESSAGE_S
+        elif self.message and now >= self._message_until:
             self.message = ""
             self.dirty = True
 
@@ -369,13 +368,3 @@ def _clock(seconds: float) -> str:
     minutes, rest = divmod(max(seconds, 0.0), 60.0)
     return f"{int(minutes):02d}:{rest:05.2f}"
 
-
-def import_candidates(ws: Workspace, index: int) -> list[Path]:
-    """Where ``i`` looks for a mask of frame ``index`` (first existing file wins), documented in the help.
-
-    1. ``<workspace>/import/00012.png`` (drop files into the video's workspace folder);
-    2. ``<folder of the video>/<video name>_masks/00012.png`` (a mask folder next to the video).
-    """
-    name = f"{index:05d}.png"
-    video = ws.video_path
-    return [ws.root / "import" / name, video.parent / f"{video.name}_masks" / name]

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 TRACKBAR = "frame"
 #: Seconds between redraws while something changes continuously (a drag, playback).
 LOCAL_INTERVAL = 1 / 30
-REMOTE_INTERVAL = 1 / 8
+REMOTE_INTERVAL = 1 / 4
 _CLOSED_POLL_S = 0.5
 
 
@@ -77,10 +77,9 @@ class CvWindow:
                 cv2.createTrackbar(TRACKBAR, self.title, ctl.frame, ctl.count - 1, self._on_trackbar)
             self._draw()
             cv2.waitKeyEx(1)
-            try:
-                ctl.segmenters.warm_up()
-            except UserError as exc:
-                ctl.say(str(exc))
+            problem = ctl.segmenters.warm_up()
+            if problem:
+                ctl.say(problem)
             self._loop()
         finally:
             ctl.close()

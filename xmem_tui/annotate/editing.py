@@ -49,20 +49,30 @@ class FrameEdit:
     """Masks of one frame plus its interaction sessions.
 
     Args:
-        image: uint8 RGB (h, w, 3) at processing resolution.
+        load_image: returns the frame as uint8 RGB (h, w, 3) at processing resolution.
         index: uint8 (h, w) index mask (zeros when the frame has none yet).
-        load_soft: returns the stored soft masks (or None); called only when an edit needs them, so moving
-            through frames reads one PNG per frame, not two.
+        load_soft: returns the stored soft masks (or None).
+
+    The image and the soft masks are only made when an edit needs them, so stepping or playing through
+    frames costs one decode and one mask read per frame.
     """
 
-    def __init__(self, image: np.ndarray, index: np.ndarray, load_soft: Callable[[], np.ndarray | None]) -> None:
-        self.image = image
+    def __init__(self, load_image: Callable[[], np.ndarray], index: np.ndarray,
+                 load_soft: Callable[[], np.ndarray | None]) -> None:
+        self._load_image = load_image
+        self._image: np.ndarray | None = None
         self.index = index
         self._load_soft = load_soft
         self._soft: np.ndarray | None = None
         self._soft_loaded = False
         self.click: ClickSession | None = None
         self.scribbles: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            self._image = self._load_image()
+        return self._image
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -105,7 +105,8 @@ class PropagationClient:
             if progress is None or progress.time < (job.started or 0) - 1:
                 return "prop starting", None
             eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
-            return (f"prop {progress.done}/{progress.total} {progress.fps:.1f}fps{eta}", None)
+            free = " weight-free" if progress.stats.get("weight_free") else ""
+            return (f"prop {progress.done}/{progress.total} {progress.fps:.1f}fps{eta}{free}", None)
         return "", self._outcome()
 
     def _outcome(self) -> str | None:

@@ -92,16 +92,14 @@ KEYS: tuple[Binding, ...] = (
 _NAME_TO_ACTION: dict[str, str] = {key: b.action for b in KEYS for key in b.keys}
 
 
-def help_lines() -> list[str]:
-    """One line per binding with help text, for the help overlay."""
+def help_lines() -> list[tuple[str, str]]:
+    """``(keys, what they do)`` for every binding with help text, for the help overlay."""
     lines = []
     for binding in KEYS:
-        if not binding.help:
-            continue
-        keys = "1-9" if binding.action == "object:1" else " ".join(binding.keys)
-        lines.append(f"{keys:<12} {binding.help}")
-    lines.append(f"{'mouse':<12} left = positive / paint, right = negative / erase")
-    lines.append(f"{'':<12} middle drag = pan when zoomed, wheel = brush size")
+        if binding.help:
+            lines.append(("1-9" if binding.action == "object:1" else " ".join(binding.keys), binding.help))
+    lines.append(("mouse", "left = positive / paint, right = negative / erase"))
+    lines.append(("", "middle drag = pan when zoomed, wheel = brush size"))
     return lines
 
 

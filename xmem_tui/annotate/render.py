@@ -22,6 +22,7 @@ from xmem_tui.media.palette import object_color
 
 if TYPE_CHECKING:
     from xmem_tui.annotate.controller import Controller
+    from xmem_tui.annotate.viewport import Viewport
 
 HUD_HEIGHT = 24
 GREEN_BGR = (0, 255, 0)
@@ -39,6 +40,7 @@ class Renderer:
         self._composite: np.ndarray | None = None
         self._lut_key: Any = None
         self._lut: np.ndarray | None = None
+        self._half: np.ndarray | None = None
 
     def render(self, ctl: Controller) -> np.ndarray:
         """The full canvas (BGR, (viewport height + HUD, viewport width, 3))."""
@@ -58,12 +60,15 @@ class Renderer:
         if key != self._base_key or self._base is None:
             vp = ctl.viewport
             if vp.fitted:
+                # Area averaging only pays off when shrinking a lot; it is 5x slower than linear at 1080p.
+                interp = cv2.INTER_AREA if vp.fit_scale < 0.5 else cv2.INTER_LINEAR
                 scaled = ctl.source if ctl.source.shape[:2] == (vp.height, vp.width) else cv2.resize(
-                    ctl.source, (vp.width, vp.height), interpolation=cv2.INTER_AREA)
+                    ctl.source, (vp.width, vp.height), interpolation=interp)
             else:
                 interp = cv2.INTER_NEAREST if vp.scale >= 1 else cv2.INTER_LINEAR
                 scaled = cv2.warpAffine(ctl.source, vp.source_matrix(), (vp.width, vp.height), flags=interp)
             self._base = cv2.cvtColor(scaled, cv2.COLOR_RGB2BGR)
+            self._half = self._base >> 1  # blending is base/2 + colour/2: halve once per frame
             self._base_key = key
         return self._base
 
@@ -83,12 +88,16 @@ class Renderer:
         key = (self._base_key, ctl.mask_version, ctl.view, ctl.objects_version)
         if key == self._composite_key and self._composite is not None:
             return self._composite
-        vp = ctl.viewport
         if ctl.view == "source":
             out = base
         else:
-            mask = cv2.warpAffine(ctl.edit.index, vp.mask_matrix(), (vp.width, vp.height), flags=cv2.INTER_NEAREST)
-            out = _compose(ctl.view, base, mask, self._colors(ctl))
+            lut = self._colors(ctl)
+            index = ctl.edit.index
+            labels = range(1, int(cv2.minMaxLoc(index)[1]) + 1)
+            if ctl.view == "contour":
+                out = _contours(base, index, labels, ctl.viewport.mask_matrix(), lut)
+            else:
+                out = _compose(ctl.view, base, self._half, display_mask(index, ctl.viewport), labels, lut)
         self._composite, self._composite_key = out, key
         return out
 
@@ -123,26 +132,51 @@ class Renderer:
         _fit_text(strip, ctl.hud_text(), (24, 17), strip.shape[1] - 28)
 
 
-def _compose(view: str, base: np.ndarray, mask: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """One view mode of ``base`` (BGR) under the display-size index ``mask``."""
-    colored = cv2.LUT(cv2.merge([mask, mask, mask]), lut)
-    if view == "mask":
-        return colored
-    present = (mask > 0).astype(np.uint8)
+def display_mask(index: np.ndarray, vp: Viewport) -> np.ndarray:
+    """The index mask resampled onto the canvas, each display pixel showing the mask pixel under its centre.
+
+    At fit level this is a plain scale, for which ``INTER_NEAREST_EXACT`` (centre sampling, unlike
+    ``INTER_NEAREST``) is exact and 3x faster than the general affine warp used when zoomed.
+    """
+    if vp.fitted:
+        return cv2.resize(index, (vp.width, vp.height), interpolation=cv2.INTER_NEAREST_EXACT)
+    return cv2.warpAffine(index, vp.mask_matrix(), (vp.width, vp.height), flags=cv2.INTER_NEAREST)
+
+
+def _compose(view: str, base: np.ndarray, half: np.ndarray, mask: np.ndarray, labels: range,
+             lut: np.ndarray) -> np.ndarray:
+    """Overlay, mask-only or cut-out view of ``base`` (BGR) under the display-size index ``mask``.
+
+    Each present object is one masked ``cv2.add`` of a constant colour: far cheaper at 1080p than
+    colouring the whole canvas through a lookup table and blending it.
+    """
     if view == "cutout":
         out = np.empty_like(base)
         out[:] = GREEN_BGR
-        return cv2.copyTo(base, present, out)
-    if view == "contour":
-        out = base.copy()
-        for k in np.unique(mask):
-            if k == 0:
-                continue
-            contours, _ = cv2.findContours((mask == k).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-            cv2.drawContours(out, contours, -1, tuple(int(c) for c in lut[k, 0]), 2, cv2.LINE_AA)
-        return out
-    blended = cv2.addWeighted(base, 1 - _ALPHA, colored, _ALPHA, 0)
-    return cv2.copyTo(blended, present, base.copy())
+        return cv2.copyTo(base, cv2.compare(mask, 0, cv2.CMP_GT), out)
+    out = np.zeros_like(base) if view == "mask" else base.copy()
+    src = out.copy() if view == "mask" else half
+    for k in labels:
+        where = cv2.compare(mask, k, cv2.CMP_EQ)
+        if not cv2.countNonZero(where):
+            continue
+        b, g, r = (int(c) for c in lut[k, 0])
+        color = (b, g, r, 0) if view == "mask" else (b >> 1, g >> 1, r >> 1, 0)
+        cv2.add(src, color, dst=out, mask=where)
+    return out
+
+
+def _contours(base: np.ndarray, index: np.ndarray, labels: range, matrix: np.ndarray,
+              lut: np.ndarray) -> np.ndarray:
+    """Object outlines traced on the (small) mask grid and mapped onto the canvas with ``matrix``."""
+    out = base.copy()
+    for k in labels:
+        contours, _ = cv2.findContours(cv2.compare(index, k, cv2.CMP_EQ), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        if not contours:
+            continue
+        mapped = [np.rint(cv2.transform(c.astype(np.float64), matrix)).astype(np.int32) for c in contours]
+        cv2.polylines(out, mapped, True, tuple(int(c) for c in lut[k, 0]), 2, cv2.LINE_AA)
+    return out
 
 
 def _fit_text(image: np.ndarray, text: str, origin: tuple[int, int], width: int, scale: float = 0.45) -> None:
@@ -158,13 +192,15 @@ def _fit_text(image: np.ndarray, text: str, origin: tuple[int, int], width: int,
 
 def _draw_help(image: np.ndarray) -> None:
     """Every key, in as many columns as the canvas height needs, on a darkened background."""
-    lines = ["keys (h closes this help)", *help_lines()]
+    lines = [("keys", "(h closes this help)"), *help_lines()]
     line_h = 17
     rows = max(1, (image.shape[0] - 16) // line_h)
     columns = math.ceil(len(lines) / rows)
     col_w = max(1, (image.shape[1] - 16) // columns)
+    key_w = 64
     image[:] = (image * 0.25).astype(np.uint8)
-    for n, line in enumerate(lines):
+    for n, (keys, text) in enumerate(lines):
         col, row = divmod(n, rows)
         x, y = 8 + col * col_w, 8 + (row + 1) * line_h - 4
-        _fit_text(image, line, (x, y), col_w - 8, scale=0.42)
+        _fit_text(image, keys, (x, y), key_w - 6, scale=0.42)
+        _fit_text(image, text, (x + key_w, y), col_w - key_w - 8, scale=0.42)

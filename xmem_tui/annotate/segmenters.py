@@ -8,11 +8,15 @@ builders return the GrabCut fallback, whose ``weight_free`` flag the HUD shows a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from xmem_tui.errors import UserError
 
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
     from xmem_tui.interaction.base import ClickSegmenter, ScribbleSegmenter
+
+T = TypeVar("T")
 
 
 class Segmenters:
@@ -29,28 +33,57 @@ class Segmenters:
         self._build_scribble = build_scribble
         self._click: ClickSegmenter | None = None
         self._scribble: ScribbleSegmenter | None = None
+        self.failed: set[str] = set()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Segmenters:
         """The project's segmenters (:mod:`xmem_tui.interaction.service` picks networks or GrabCut)."""
-        from xmem_tui.interaction.service import build_click, build_scribble
+        def click() -> ClickSegmenter:
+            from xmem_tui.interaction.service import build_click
 
-        return cls(lambda: build_click(settings), lambda: build_scribble(settings))
+            return build_click(settings)
+
+        def scribble() -> ScribbleSegmenter:
+            from xmem_tui.interaction.service import build_scribble
+
+            return build_scribble(settings)
+
+        return cls(click, scribble)
 
     def click(self) -> ClickSegmenter:
+        """The click segmenter.
+
+        Raises:
+            UserError: it cannot be built (brush and lasso still work; the message says why).
+        """
         if self._click is None:
-            self._click = self._build_click()
+            self._click = self._build("click", self._build_click)
         return self._click
 
     def scribble(self) -> ScribbleSegmenter:
+        """The scribble segmenter (raises like :meth:`click`)."""
         if self._scribble is None:
-            self._scribble = self._build_scribble()
+            self._scribble = self._build("scribble", self._build_scribble)
         return self._scribble
 
-    def warm_up(self) -> None:
-        """Build both now (the window calls this right after its first paint)."""
-        self.click()
-        self.scribble()
+    def _build(self, what: str, build: Callable[[], T]) -> T:
+        try:
+            return build()
+        except UserError:
+            self.failed.add(what)
+            raise
+        except (ImportError, OSError, RuntimeError) as exc:
+            self.failed.add(what)
+            raise UserError(f"the {what} segmenter is unavailable ({exc}); brush and lasso still work") from exc
+
+    def warm_up(self) -> str | None:
+        """Build both now (the window calls this right after its first paint); returns a failure message."""
+        try:
+            self.click()
+            self.scribble()
+        except UserError as exc:
+            return str(exc)
+        return None
 
     def describe(self, mode: str) -> str:
         """HUD label of the segmenter behind ``mode``: its name, "weight-free" for the GrabCut fallback."""
@@ -58,5 +91,5 @@ class Segmenters:
             return "manual"
         seg = self._click if mode == "click" else self._scribble
         if seg is None:
-            return "loading"
+            return "unavailable" if mode in self.failed else "loading"
         return f"{seg.name} weight-free" if seg.weight_free and "weight-free" not in seg.name else seg.name

@@ -65,10 +65,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     bar = ProgressLine(sys.stderr)
     started = time.monotonic()
     last: FrameResult | None = None
+    written = 0
     results = run_propagation(ws, settings, args.start, end=args.end, backward=args.backward,
                               until_keyframe=args.until_keyframe, kind=args.engine)
     try:
         for last in results:
+            written += not last.input
             bar.update(last)
     except KeyboardInterrupt:
         results.close()
@@ -81,10 +83,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if last is None:
         print(f"nothing to propagate from frame {args.start} (the range is empty)")
         return 0
-    written = last.done
     label = " (weight-free)" if last.weight_free and "weight-free" not in last.engine else ""
     print(f"propagated {written} frames {last.direction} from frame {args.start} to {last.frame} of {video.name} "
-          f"with {last.engine}{label} in {elapsed:.1f} s ({written / max(elapsed, 1e-9):.2f} frames/s); "
+          f"with {last.engine}{label} in {elapsed:.1f} s ({last.done / max(elapsed, 1e-9):.2f} frames/s); "
           f"masks in {ws.root / 'masks'}")
     print(f"frames worth a look: xmem-tui review {args.video}")
     return 0

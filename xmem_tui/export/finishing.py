@@ -24,9 +24,9 @@ import numpy as np
 
 from xmem_tui.export.kinds import ExportError
 
-GUIDED_RADIUS = 4
+GUIDED_RADIUS = 2
 """Guided-filter window radius in processing-resolution pixels."""
-GUIDED_EPS = 1e-3
+GUIDED_EPS = 1e-4
 """Guided-filter regulariser on (0..1)-scaled luma: smaller follows image edges more closely."""
 
 

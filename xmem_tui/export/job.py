@@ -106,8 +106,8 @@ def _objects(opts: ExportOptions, masks: MaskSet) -> list[int]:
     return opts.objects
 
 
-def _crop_plan(opts: ExportOptions, masks: MaskSet, objects: list[int], display: tuple[int, int]
-               ) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+def _crop_plan(opts: ExportOptions, masks: MaskSet, objects: list[int], display: tuple[int, int],
+               missing: set[int]) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     """Crop window corner per frame (upright frame pixels) from the objects' smoothed bounding boxes."""
     stream = MatteStream(masks.source, objects, masks.shape, merge=True, temporal=0, rot_k=0, count=masks.count)
     scale_x, scale_y = display[0] / masks.shape[1], display[1] / masks.shape[0]
@@ -116,6 +116,7 @@ def _crop_plan(opts: ExportOptions, masks: MaskSet, objects: list[int], display:
         c = object_center(stream.get(i)[0])
         centers.append(None if c is None else (c[0] * scale_x, c[1] * scale_y))
     window = crop_size(display[0], display[1], parse_aspect(opts.aspect))
+    missing.update(stream.missing)
     return plan_crops(centers, display, window, opts.smooth), window
 
 
@@ -129,8 +130,9 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     rotation = int(frame.rotation or 0)
     coded = (frame.width, frame.height)
     upright = (coded[1], coded[0]) if rotation % 180 else coded
-    rot_k = 0 if k.display else (-rotation // 90) % 4
-    out_size = upright if k.display else coded
+    display = k.display or codec.sequence  # image sequences have no display matrix: write them upright
+    rot_k = 0 if display else (-rotation // 90) % 4
+    out_size = upright if display else coded
     finals = output_paths(opts, settings, video.stem, objects)
     temps = [temporary(p) for p in finals]
     merge = not (k.per_object or opts.per_object)
@@ -141,11 +143,11 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
         extra["background"], solid_green = _background(opts.background, upright, rot_k)
         extra["despill"] = opts.finish.despill and solid_green
     if k.name == "reframe":
-        extra["crops"], extra["window"] = _crop_plan(opts, masks, objects, upright)
+        extra["crops"], extra["window"] = _crop_plan(opts, masks, objects, upright, mattes.missing)
         extra["out_size"] = parse_size(opts.size)
     stage = make_stage(k.name, mattes=mattes, opts=opts.finish, compositor=make_compositor(opts.device),
                        colors=[masks.colors.get(o, object_color(o)) for o in objects], opacity=opts.opacity,
-                       labels=objects, frame_shape=(out_size[1], out_size[0]), display=k.display, **extra)
+                       labels=objects, frame_shape=(out_size[1], out_size[0]), display=display, **extra)
     for temp in temps:
         _remove(temp)
     sinks: list[Sink] = []
@@ -155,24 +157,28 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
             sinks.append(PngSink(temp, palette=k.name == "masks"))
         else:
             sinks.append(VideoSink(temp, codec, k.input_format, codec.options(opts.crf, opts.speed),
-                                   time_base=time_base, rotation=0 if k.display else rotation,
+                                   time_base=time_base, rotation=0 if display else rotation,
                                    color=ColorTags.of_frame(frame), rate_hint=rate, audio_from=video,
                                    audio=opts.audio))
     pipeline = ExportPipeline(video, stage, sinks, masks.count, k.name)
     run = pipeline.run()
+    completed, done = False, 0
     try:
         for progress in run:
             if cancelled():
-                run.close()
-                yield Progress(done=progress.done, total=progress.total, message="export cancelled")
-                return
+                break
+            done = progress.done
             yield progress
-    except BaseException:
-        for temp in temps:
-            _remove(temp)
-        raise
+        else:
+            completed = True
     finally:
-        run.close()
+        run.close()  # stops the threads and aborts the encoders if we did not get to the end
+        if not completed:
+            for temp in temps:
+                _remove(temp)
+    if not completed:
+        yield Progress(done=done, total=masks.count, message="export cancelled")
+        return
     yield Progress(done=masks.count, total=masks.count, message="self-checking")
     report = _check(opts, pipeline, video, temps, finals, masks, mattes.missing, out_size, started)
     for final in finals:
@@ -203,7 +209,7 @@ def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: li
         if opts.codec.sequence:
             result = check_sequence(temp, timeline, out_size)
         else:
-            rotation = 0 if opts.kind.display else timeline.rotation
+            rotation = 0 if opts.kind.display else timeline.rotation  # sequences never get here
             result = check_video(temp, timeline, video, rotation=rotation, expect_audio=expect_audio)
             sink_audio = [s.audio_mode for s in pipeline.sinks if getattr(s, "path", None) == temp]
             result.setdefault("audio", {})["mode"] = sink_audio[0] if sink_audio else None

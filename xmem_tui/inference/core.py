@@ -91,7 +91,10 @@ class InferenceCore:
         self.hidden: Tensor | None = None
 
     def set_all_labels(self, labels: Sequence[int]) -> None:
-        """Declare every object label (1..K, increasing) known so far."""
+        """Declare every object label known so far (increasing; the official GUI uses 1..K).
+
+        Channel i of masks and outputs is ``labels[i - 1]``; objects are memorised by position.
+        """
         self.all_labels = [int(x) for x in labels]
 
     def _ensure_hidden(self, n: int, key: Tensor) -> None:
@@ -150,7 +153,7 @@ class InferenceCore:
             value, hidden = net.encode_value(image, f16, self.hidden, prob[1:].to(f16.dtype), deep_update=deep)
             self.memory.add(_rows(key), None if shrinkage is None else _rows(shrinkage)[:, 0],
                             None if selection is None else _rows(selection), _object_rows(value),
-                            self.all_labels)
+                            list(range(len(self.all_labels))))
             self.last_mem_t = self.t
             if deep:
                 self.hidden = hidden
@@ -173,7 +176,7 @@ class InferenceCore:
             pred = prob[1:].float().clone()
             pred[:, mask.sum(0) > 0.5] = 0
             if valid_labels is not None:
-                keep = [i for i in range(pred.shape[0]) if (i + 1) not in valid_labels]
+                keep = [i for i in range(pred.shape[0]) if self.all_labels[i] not in valid_labels]
                 mask = mask.clone()
                 mask[keep] = pred[keep]
         return aggregate(mask, dim=0)[1]

@@ -83,13 +83,15 @@ class MemoryManager:
     # ----------------------------------------------------------------- write
     def add(self, key: Tensor, shrinkage: Tensor | None, selection: Tensor | None, values: Tensor,
             objects: list[int]) -> None:
-        """Write one memory frame: key (HW, CK), shrinkage (HW,), values (HW, O, CV), objects = labels."""
+        """Write one memory frame: key (HW, CK), shrinkage (HW,), values (HW, O, CV).
+
+        ``objects`` are the positions (0..K-1) of the objects in the label list, in increasing order.
+        """
         if self.hw == 0:
             self.hw, self.cv = key.shape[0], values.shape[2]
         elif key.shape[0] != self.hw:
             raise ValueError(f"memory frames must keep their size ({key.shape[0]} != {self.hw} elements)")
-        self.work.add_frame(key, shrinkage, selection if self.long_term else None, values,
-                            [label - 1 for label in objects])
+        self.work.add_frame(key, shrinkage, selection if self.long_term else None, values, objects)
         if self.long_term and self.work.size >= self.max_frames * self.hw:
             target = self.max_long - self.num_prototypes
             if self.long.size >= target:

@@ -55,7 +55,7 @@ class KeyValueStore:
 
     def add_frame(self, key: Tensor, shrinkage: Tensor | None, selection: Tensor | None,
                   values: Tensor, objects: list[int]) -> None:
-        """Working-memory write: ``values`` (HW, O, CV) for object indices ``objects`` (label - 1).
+        """Working-memory write: ``values`` (HW, O, CV) for ``objects`` (positions in the label list).
 
         Existing groups append their objects' values; objects in no group form a new group, which must
         come after all existing objects (labels arrive in increasing order).

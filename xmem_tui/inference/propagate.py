@@ -17,12 +17,14 @@ cancelling and displaying; the loop itself owns correctness on disk:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
 import time
 import types
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,7 @@ from xmem_tui.errors import WorkspaceError
 from xmem_tui.inference.engine import Engine, MemoryStats, index_from_probs
 from xmem_tui.inference.gpu import DeviceMemory, device_memory, reset_peak
 from xmem_tui.inference.quality import QualityLog, frame_signals
+from xmem_tui.inference.service import gpu_lock
 from xmem_tui.progress import Progress, Throttle, write_progress
 
 if TYPE_CHECKING:
@@ -244,7 +247,14 @@ def propagate(ws: Workspace, engine: Engine, start: int, *, end: int | None = No
 
 
 class _Run:
-    """State of one propagation run (kept out of the generator to keep each piece small)."""
+    """One propagation run: the engine steps on the calling thread, disk work on one writer thread.
+
+    Writing a frame (index/soft PNG encoding, fsyncs, the journal, quality signals, progress) costs
+    about as much as an XMem step on a GPU, so it overlaps with the next step: frame i is written while
+    frame i+1 is computed. Result i is yielded only once frame i is on disk, so consumers still see
+    "masks on disk frame by frame". Only the writer thread touches the workspace's records while the
+    loop runs (the Workspace object is not thread-safe); the calling thread only reads mask files.
+    """
 
     def __init__(self, ws: Workspace, engine: Engine, plan: Plan, run_id: str, path: Path, cancel: Cancel) -> None:
         self.ws, self.engine, self.plan, self.run_id, self.path, self.cancel = ws, engine, plan, run_id, path, cancel
@@ -252,6 +262,8 @@ class _Run:
         self.direction = "backward" if plan.step < 0 else "forward"
         self.quality = QualityLog(ws.quality_path)
         self.throttle = Throttle(PROGRESS_INTERVAL)
+        self.labels: list[int] = []
+        self.prev: tuple[int, np.ndarray] | None = None  # last frame and mask in propagation order (writer)
         self.frame_time: float | None = None
         self.last: FrameResult | None = None
 
@@ -261,35 +273,69 @@ class _Run:
                  plan.start, plan.end, self.engine.name, self.run_id,
                  f", resuming after frame {resume}" if resume != plan.start else "")
         state, message = "failed", "failed"
+        done = abs(resume - plan.start)
         frames = _Frames(ws)
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="propagate-writer")
+        pending: tuple[FrameResult, Future[None]] | None = None
         try:
             self.quality.compact()
             self.quality.forget(plan.user)
             reset_peak(self.device)
-            prev = self._prime(frames, resume)
-            done = abs(resume - plan.start)
-            self._publish(None, done, "starting", "running", force=True)
+            self.prev = self._prime(frames, resume)
+            self._publish(self._result(plan.start, done, True), "starting", "running", force=True)
+            tick = time.perf_counter()
             for index, frame in frames.iter(plan.frames(resume)):
                 if _is_cancelled(self.cancel):
-                    state, message = "cancelled", f"cancelled after frame {prev[0]}"
-                    log.info("%s: propagation %s %s", ws.video_path.name, self.run_id, message)
-                    return
+                    break
+                user_mask = ws.read_mask(index) if index in plan.user else None
+                try:
+                    with gpu_lock():
+                        probs = self.engine.step(frame, user_mask, end=index == plan.end)
+                except Exception:
+                    if pending is not None:  # the frame before the failure is on disk: report it first
+                        landed, pending = self._land(pending), None
+                        yield landed
+                    raise
+                if pending is not None:
+                    landed, pending = self._land(pending), None
+                    yield landed
+                    if _is_cancelled(self.cancel):  # this frame is dropped unwritten: the run ends at the last
+                        break
+                now = time.perf_counter()
+                self._time(now - tick)
+                tick = now
                 done += 1
-                prev = (index, self._step(index, frame, prev))
-                self.last = self._result(index, done, index in plan.user)
-                self._publish(self.last, done, None, "running")
-                yield self.last
-            state, message = "done", f"propagated {plan.total} frames {self.direction}"
-        except GeneratorExit:
+                result = self._result(index, done, user_mask is not None)
+                pending = (result, writer.submit(self._write, result, probs, user_mask))
+            else:
+                state, message = "done", f"propagated {plan.total} frames {self.direction}"
+            if pending is not None:
+                landed, pending = self._land(pending), None
+                yield landed
+            if state != "done":
+                state, message = "cancelled", f"cancelled after frame {self.last.frame if self.last else resume}"
+                log.info("%s: propagation %s %s", ws.video_path.name, self.run_id, message)
+        except (GeneratorExit, KeyboardInterrupt):
             state, message = "cancelled", "stopped by the caller"
             raise
         except BaseException as exc:
             message = f"failed: {exc}"
             raise
         finally:
+            if pending is not None:  # let the frame in flight land, so the workspace stays consistent
+                with contextlib.suppress(Exception):
+                    pending[1].result()
+            writer.shutdown(wait=True)
             frames.close()
-            self._publish(self.last, self.last.done if self.last else abs(resume - plan.start), message, state,
-                          force=True)
+            final = self.last or self._result(plan.start, abs(resume - plan.start), True)
+            self._publish(final, message, state, force=True)
+
+    def _land(self, pending: tuple[FrameResult, Future[None]]) -> FrameResult:
+        """Wait until a frame is on disk (re-raising the writer's error), then hand out its result."""
+        result, future = pending
+        future.result()
+        self.last = result
+        return result
 
     def _prime(self, frames: _Frames, resume: int) -> tuple[int, np.ndarray]:
         """Reset the engine and feed it the input frames up to ``resume``; returns (frame, its mask)."""
@@ -308,30 +354,30 @@ class _Run:
             raise WorkspaceError(f"frame {plan.start}'s mask is empty: annotate at least one object first.")
         self.engine.reset(self.labels)
         for index, mask in zip(inputs, masks, strict=True):
-            with _gpu_lock():
+            with gpu_lock():
                 self.engine.step(frames.get(index), mask, end=index == plan.end)
         return inputs[-1], masks[-1]
 
-    def _step(self, index: int, frame: np.ndarray, prev: tuple[int, np.ndarray]) -> np.ndarray:
-        """Run the engine on one frame; write its masks unless the user annotated it."""
-        t0 = time.perf_counter()
-        is_last = index == self.plan.end
-        user_mask = self.ws.read_mask(index) if index in self.plan.user else None
-        with _gpu_lock():
-            probs = self.engine.step(frame, user_mask, end=is_last)
+    def _write(self, result: FrameResult, probs: np.ndarray, user_mask: np.ndarray | None) -> None:
+        """Writer thread: store a propagated frame (unless the user annotated it), its signals, progress."""
+        index = result.frame
         if user_mask is not None:
             mask = user_mask
-        elif index in set(self.ws.user_frames()):  # annotated by the user while we ran: theirs wins
+        elif index in self.ws.user_frames():  # annotated by the user while we ran: theirs wins
             mask = self.ws.read_mask(index)
             log.info("frame %d was annotated during the run; keeping the user's mask", index)
         else:
             mask = index_from_probs(probs, self.labels)
             soft = _soft_from_probs(probs)
             self.ws.write_frame(index, mask, soft, provenance="propagated", run=self.run_id)
-            self.quality.append(frame_signals(index, mask, soft, self.labels, prev[1], prev[0], self.run_id))
-        dt = time.perf_counter() - t0
+            prev_frame, prev_mask = self.prev if self.prev is not None else (None, None)
+            self.quality.append(frame_signals(index, mask, soft, self.labels, prev_mask, prev_frame, self.run_id))
+        self.prev = (index, mask)
+        self._publish(result, None, "running")
+
+    def _time(self, dt: float) -> None:
+        """Smooth the wall time per frame (engine and disk overlapped: the slower one sets the pace)."""
         self.frame_time = dt if self.frame_time is None else (1 - _FPS_ALPHA) * self.frame_time + _FPS_ALPHA * dt
-        return mask
 
     def _result(self, index: int, done: int, was_input: bool) -> FrameResult:
         fps = 1.0 / self.frame_time if self.frame_time else 0.0
@@ -341,25 +387,13 @@ class _Run:
                            engine=self.engine.name, weight_free=bool(self.engine.weight_free), run=self.run_id,
                            input=was_input, direction=self.direction)
 
-    def _publish(self, result: FrameResult | None, done: int, message: str | None, state: str,
-                 force: bool = False) -> None:
+    def _publish(self, result: FrameResult, message: str | None, state: str, force: bool = False) -> None:
         if not self.throttle.ready(force):
             return
-        if result is None:
-            result = FrameResult(frame=self.plan.start, done=done, total=self.plan.total, fps=0.0, eta_s=None,
-                                 memory=self.engine.memory_stats(), gpu=device_memory(self.device),
-                                 engine=self.engine.name, weight_free=bool(self.engine.weight_free),
-                                 run=self.run_id, input=True, direction=self.direction)
         try:
             write_progress(self.path, result.to_progress(message, state))
         except OSError as exc:  # a full disk must not kill the run over a progress file
             log.warning("cannot write progress to %s: %s", self.path, exc)
-
-
-def _gpu_lock() -> Any:
-    from xmem_tui.inference.service import gpu_lock
-
-    return gpu_lock()
 
 
 class _CallableModule(types.ModuleType):

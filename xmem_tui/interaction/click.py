@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from scipy.optimize import fmin_l_bfgs_b
 from torch import Tensor
 
+from xmem_tui.inference.xmem_engine import image_to_tensor
 from xmem_tui.interaction.dist_maps import Click, click_maps, click_squares, layout_points
-from xmem_tui.interaction.s2m import normalize_image
 from xmem_tui.model.fbrs import FBRSNet
 
 logger = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ class FBRSClickSegmenter:
         self.controller = FBRSController(net, device)
 
     def set_image(self, image: np.ndarray) -> None:
-        self.controller.set_image(normalize_image(image, self.controller.device))
+        self.controller.set_image(image_to_tensor(image, self.controller.device))
 
     def add_click(self, x: int, y: int, positive: bool) -> np.ndarray:
         return self.controller.add_click(x, y, positive).cpu().numpy().astype(np.float32)

@@ -121,11 +121,12 @@ class JobQueue:
         Raises:
             JobError: no such job, or the prefix is ambiguous.
         """
-        state, full = self._locate(job_id)
-        job = self._load(state, full)
-        if job is None:
-            raise JobError(f"job {job_id} vanished while being read; try again.")
-        return job
+        for _ in range(20):  # a worker may move the file between finding and reading it: look again
+            state, full = self._locate(job_id)
+            job = self._load(state, full)
+            if job is not None:
+                return job
+        raise JobError(f"job {job_id} keeps moving between folders; try again.")
 
     def progress(self, job_id: str) -> Progress | None:
         """The last progress the worker published for this job (kept after it finishes)."""
@@ -252,12 +253,15 @@ class JobQueue:
         if not job_id or "/" in job_id or job_id.startswith("."):
             raise JobError(f"{job_id!r} is not a job id; list ids with `xmem-tui jobs list`.")
         matches: dict[str, JobState] = {}
-        for state in STATES:
-            for found in self.ids(state):
-                if found == job_id:
-                    return state, found
-                if found.startswith(job_id) or found.endswith("-" + job_id):
-                    matches[found] = state
+        for _ in range(2):  # folders are listed one after another: a job moved back (re-queued) can slip by once
+            for state in STATES:
+                for found in self.ids(state):
+                    if found == job_id:
+                        return state, found
+                    if found.startswith(job_id) or found.endswith("-" + job_id):
+                        matches[found] = state
+            if matches:
+                break
         if len(matches) == 1:
             (full, state), = matches.items()
             return state, full

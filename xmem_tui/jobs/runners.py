@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ class RunContext:
         settings: the worker's settings.
         job: the job being run (``job.resume`` says where an interrupted attempt stopped).
         cancelled: True once the user asked to cancel (cheap; poll it between units of work).
-        engines: the worker's warm engine cache (an ``EngineCache``), or None to build fresh engines.
+        engines: the worker's warm engine cache (an ``EngineCache``, made on first use so runners that
+            need no engine never import torch), or None to build fresh engines.
         save_resume: persist resume information in the running job file *before* work that depends on it,
             so a crash at any moment can be resumed (e.g. a propagation's run id).
         note: append a line to the job's log (the worker's logging also lands there).
@@ -44,10 +45,13 @@ class RunContext:
     settings: Settings
     job: Job
     cancelled: Callable[[], bool] = lambda: False
-    engines: Any = None
+    engine_cache: Callable[[], Any] = lambda: None
     save_resume: Callable[[dict[str, Any]], None] = lambda _info: None
     note: Callable[[str], None] = lambda _text: None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def engines(self) -> Any:
+        return self.engine_cache()
 
     @property
     def video_path(self) -> Path:
@@ -75,16 +79,16 @@ def run_propagate(job: Job, ctx: RunContext) -> Generator[Progress, None, dict[s
     :func:`~xmem_tui.inference.service.run_propagation` resumes there, and retries once with a smaller
     memory budget on out-of-memory before failing with the config keys to lower.
     """
-    from xmem_tui.inference.propagate import resume_point
-    from xmem_tui.inference.service import run_propagation
-    from xmem_tui.workspace import Workspace
-
     params = job.params
     start = _int_param(params, "start", job)
     if start is None:
         raise JobError(f"job {job.id}: params.start is missing; give the annotated frame to propagate from.")
     end = _int_param(params, "end", job)
     backward = bool(params.get("backward", False))
+    from xmem_tui.inference.propagate import resume_point
+    from xmem_tui.inference.service import run_propagation
+    from xmem_tui.workspace import Workspace
+
     ws = Workspace.for_video(ctx.settings, ctx.video_path)
     run_id = job.resume.get("run")
     if not isinstance(run_id, str) or not run_id:

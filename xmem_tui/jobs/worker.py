@@ -161,6 +161,9 @@ class Worker:
         where = f" after frame {progress.frame} ({progress.done}/{progress.total})" if progress else ""
         seen = f", last heartbeat {time.time() - heartbeat:.0f} s ago" if heartbeat else ""
         reason = f"the worker running it ({job.worker or 'unknown'}) died{where}{seen}"
+        if self.queue.cancel_requested(job.id):  # the user cancelled it meanwhile: do not run it again
+            self.queue.finish(job, "cancelled", result=_counts(progress), error=f"cancelled by the user; {reason}")
+            return
         attempts = job.attempts + 1
         if attempts > MAX_RETRIES:
             self.queue.finish(job, "failed", attempts=attempts,
@@ -194,6 +197,8 @@ class Worker:
 
     def _drive(self, job: Job) -> Job:
         queue = self.queue
+        if self._stop.is_set():  # a stop signal arrived while claiming: hand the job straight back
+            return queue.finish(job, "queued", error="")
         holder = [job]
 
         def save_resume(info: dict[str, Any]) -> None:
@@ -201,7 +206,7 @@ class Worker:
             queue.update_running(holder[0])
 
         ctx = RunContext(self.settings, job, cancelled=lambda: queue.cancel_requested(job.id),
-                         engines=self._engine_cache(), save_resume=save_resume,
+                         engine_cache=self._engine_cache, save_resume=save_resume,
                          note=lambda text: log.info("job %s: %s", job.id, text))
         throttle = Throttle(PROGRESS_INTERVAL)
         last: Progress | None = None

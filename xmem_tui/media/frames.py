@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_BYTES = 512 << 20
 _MIN_CHUNK_BYTES = 64 << 20
+KEEP_BEHIND = 8
+"""Frames before a randomly read frame that are kept in the cache when a seek decoded them anyway."""
 
 
 class _ByteLRU:
@@ -69,6 +71,7 @@ class _VideoDecoder:
     def __init__(self, info: VideoInfo) -> None:
         self.info = info
         self._container: av.container.InputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None
         self._next: int | None = None  # index the current decode will produce next (at the earliest)
         self._keyframes = sorted(set(info.keyframes))
@@ -76,18 +79,22 @@ class _VideoDecoder:
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
-        self._container, self._frames, self._next = None, None, None
+        self._container, self._stream, self._frames, self._next = None, None, None, None
 
-    def frame(self, i: int) -> av.VideoFrame:
-        """The decoded frame ``i``; continues the current decode when that is cheaper than seeking."""
+    def frame(self, i: int, passed: Callable[[int, av.VideoFrame], None] | None = None) -> av.VideoFrame:
+        """The decoded frame ``i``; continues the current decode when that is cheaper than seeking.
+
+        ``passed`` is called with every earlier frame decoded on the way after a seek (frames the caller
+        may want to keep, e.g. for stepping backward without seeking again).
+        """
         ahead = self._frames is not None and self._next is not None and self._next <= i
-        if ahead and (not self.info.monotonic or self.keyframe_before(i) <= self._next):
+        if ahead and (not self.info.seekable or self.keyframe_before(i) <= self._next):
             found = self._decode_to(i)
             if found is not None:
                 return found
         for start in self._seek_candidates(i):
             self._start_at(start)
-            found = self._decode_to(i)
+            found = self._decode_to(i, passed)
             if found is not None:
                 return found
         raise MediaError(f"frame {i} of {self.info.path} did not decode although the probe saw it: the file "
@@ -99,7 +106,7 @@ class _VideoDecoder:
 
     def _seek_candidates(self, i: int) -> list[int]:
         """Keyframes at or before ``i``, nearest first, then 0 (= decode from the very start)."""
-        if not self.info.monotonic:
+        if not self.info.seekable:
             return [0]
         pos = bisect.bisect_right(self._keyframes, i)
         nearest = self._keyframes[max(0, pos - 3):pos][::-1]
@@ -107,15 +114,14 @@ class _VideoDecoder:
 
     def _start_at(self, start: int) -> None:
         """Seek to keyframe ``start`` (0: reopen and decode from the beginning)."""
-        if start == 0 or self._container is None:
+        if start == 0 or self._container is None or self._stream is None:
             self.close()
             self._container = open_container(self.info.path)
-            stream = video_stream(self._container, self.info.path)
+            self._stream = video_stream(self._container, self.info.path)
             if start == 0:
-                self._frames, self._next = self._indexed(stream, require_key=False), 0
+                self._frames, self._next = self._indexed(self._stream, require_key=False), 0
                 return
-        assert self._container is not None
-        stream = self._container.streams.video[self.info.stream_index]
+        stream = self._stream
         try:
             self._container.seek(self.info.pts[start], stream=stream, backward=True)
         except av.error.FFmpegError as exc:
@@ -132,7 +138,7 @@ class _VideoDecoder:
         started = not require_key
         count = 0
         for frame in decode_video(self._container, stream):
-            if not self.info.monotonic:
+            if not self.info.seekable:
                 yield count, frame
                 count += 1
                 continue
@@ -145,7 +151,8 @@ class _VideoDecoder:
                 started = True
             yield index, frame
 
-    def _decode_to(self, i: int) -> av.VideoFrame | None:
+    def _decode_to(self, i: int, passed: Callable[[int, av.VideoFrame], None] | None = None
+                   ) -> av.VideoFrame | None:
         """Decode forward to frame ``i``; None if the decode passed or ended without producing it."""
         assert self._frames is not None
         for index, frame in self._frames:
@@ -154,6 +161,8 @@ class _VideoDecoder:
                 return frame
             if index > i:
                 break
+            if passed is not None:
+                passed(index, frame)
         self._frames, self._next = None, None
         return None
 
@@ -199,7 +208,7 @@ class FrameReader:
         i = self._check(i)
         frame = self._cache.get(i)
         if frame is None:
-            frame = self._read(i)
+            frame = self._read(i, keep_behind=True)
             self._cache.put(i, frame)
         return frame
 
@@ -248,18 +257,33 @@ class FrameReader:
             raise IndexError(f"frame {i} is out of range: {self.info.path} has frames 0-{len(self) - 1}")
         return int(i)
 
-    def _read(self, i: int) -> np.ndarray:
+    def _read(self, i: int, keep_behind: bool = False) -> np.ndarray:
+        """Decode frame ``i``; with ``keep_behind``, cache the few frames before it decoded after a seek.
+
+        Stepping backward one frame at a time (scrubbing) would otherwise decode from the keyframe on
+        every step; caching the last :data:`KEEP_BEHIND` frames passed makes most of those steps free.
+        """
         if self._decoder is None:
             frame = read_image_rgb(Path(self.info.path) / self.info.files[i])
             if frame.shape[:2] != (self.info.height, self.info.width):
                 raise MediaError(f"frame image {self.info.files[i]} in {self.info.path} changed size since "
                                  "the folder was probed: all frames must have the same size")
+            frame.setflags(write=False)
         else:
-            frame = self._decoder.frame(i).to_ndarray(format="rgb24")
-            if self.info.rotation:
-                frame = np.ascontiguousarray(np.rot90(frame, k=-self.info.rotation // 90))
-        frame.setflags(write=False)
+            def keep(index: int, passed: av.VideoFrame) -> None:
+                if index >= i - KEEP_BEHIND and self._cache.get(index) is None:
+                    self._cache.put(index, self._to_rgb(passed))
+
+            frame = self._to_rgb(self._decoder.frame(i, keep if keep_behind else None))
         return frame
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """RGB uint8 in display orientation, read-only (it may be shared with the cache)."""
+        rgb = frame.to_ndarray(format="rgb24")
+        if self.info.rotation:
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=-self.info.rotation // 90))
+        rgb.setflags(write=False)
+        return rgb
 
 
 def open_frames(path: Path, info: VideoInfo | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES

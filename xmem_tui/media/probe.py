@@ -60,6 +60,9 @@ class VideoInfo(Timeline):
         color: Colour tags (range, primaries, trc, space) or None when all are unspecified.
         files: Image file names in frame order (image folders only).
         warnings: Problems met while decoding (skipped packets, early end, missing timestamps).
+        seekable: Whether decoded frames can be recognised by their pts after a seek; False when some
+            frames had no timestamp or timestamps repeat, and then frames are found by counting from
+            the start (correct but slow for random access).
     """
 
     path: Path = Path()
@@ -77,6 +80,7 @@ class VideoInfo(Timeline):
     color: dict[str, str] | None = None
     files: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    seekable: bool = True
 
     def __hash__(self) -> int:  # ``color`` is a dict, so the generated hash would fail
         return hash((self.path, self.pts, self.time_base))

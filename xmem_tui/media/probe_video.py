@@ -69,8 +69,9 @@ def probe_video(path: Path) -> VideoInfo:
                          "damaged; re-export or re-download it")
     warnings = _warnings(stats, missing, header_frames, len(pts), first["rotation_raw"])
     timeline = Timeline(tuple(pts), tb)
-    if not timeline.monotonic:
-        warnings.append("frame timestamps are not strictly increasing: random access decodes from the start")
+    seekable = timeline.monotonic and not missing
+    if not seekable:
+        warnings.append("frames cannot be found by timestamp: random access decodes from the start (slow)")
     for text in warnings:
         log.warning("%s: %s", path, text)
     rotation = first["rotation"]
@@ -80,7 +81,7 @@ def probe_video(path: Path) -> VideoInfo:
         pts=timeline.pts, time_base=tb, path=path, kind="video", container=container_name, codec=codec,
         width=width, height=height, rotation=rotation, pix_fmt=first["pix_fmt"], nominal_fps=nominal,
         keyframes=tuple(keyframes), stream_index=index, audio=audio, color=first["color"],
-        warnings=tuple(warnings))
+        warnings=tuple(warnings), seekable=seekable)
 
 
 def _nominal_fps(stream: av.video.stream.VideoStream) -> float | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import zipfile
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -55,6 +54,11 @@ def _unwrap(obj: object, where: str) -> dict[str, Tensor]:
     return dict(obj)
 
 
+def _corrupt(where: str, exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{where} is truncated or not a PyTorch checkpoint ({exc.__class__.__name__}); "
+                           "re-download it with `xmem-tui models download`")
+
+
 def load_state_dict(source: StateSource, map_location: str | torch.device = "cpu") -> dict[str, Tensor]:
     """Read a state dict safely and strip a ``module.`` prefix.
 
@@ -75,12 +79,13 @@ def load_state_dict(source: StateSource, map_location: str | torch.device = "cpu
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(f"{where} was refused: it contains pickled objects that could run code, "
-                              "not just weights; use the official file from `xmem-tui models download`"
-                              ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(f"{where} is truncated or not a PyTorch checkpoint ({exc.__class__.__name__}); "
-                              "re-download it with `xmem-tui models download`") from exc
+        if "weights only" in str(exc).lower():
+            raise CheckpointError(f"{where} was refused: it contains pickled objects that could run code, "
+                                  "not just weights; use the official file from `xmem-tui models download`"
+                                  ) from exc
+        raise _corrupt(where, exc) from exc
+    except Exception as exc:  # torch.load raises many types for foreign or damaged files
+        raise _corrupt(where, exc) from exc
     logger.debug("loaded %s", where)
     return strip_prefix(_unwrap(obj, where))
 

@@ -1,0 +1,155 @@
+"""Export throughput at 1080p against a plain decode -> encode of the same clip (the floor), same run.
+
+Run: ``.venv/bin/python bench/export.py [--frames 60] [--kinds greenscreen,mask] [--repeat 2] [--device cpu]``.
+
+Generates a 1920x1080 H.264 clip (a moving gradient with a moving disc), keeps a soft mask of the disc
+at processing resolution (480x853) in memory, then for every kind times (a) the floor: decode every
+frame and encode it with the export's encoder, pixel format and options, nothing else; (b) the export
+pipeline (decode -> finish + composite -> encode, threaded), excluding the self-check, which is timed
+separately. Each measurement is repeated and the best run kept, floor and export interleaved so both see
+the same machine load. Prints a table with the ratio export/floor (target >= 0.85 for greenscreen and mask).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+from xmem_tui.config import load_settings
+from xmem_tui.export.composite import make_compositor
+from xmem_tui.export.job import MaskSet, export_video
+from xmem_tui.export.options import resolve
+from xmem_tui.media.encode import VideoEncoder, VideoSpec
+
+KINDS = {"greenscreen": {}, "mask": {}, "alpha": {}, "overlay": {}, "masks": {}, "reframe": {}}
+
+
+def make_clip(path: Path, frames: int, size: tuple[int, int]) -> None:
+    """A 1080p clip: a drifting colour gradient (compressible but not trivial) and a moving bright disc."""
+    w, h = size
+    yy, xx = np.mgrid[:h, :w]
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "20"}
+        for i in range(frames):
+            frame = np.empty((h, w, 3), np.uint8)
+            frame[..., 0] = (xx + 7 * i) % 256
+            frame[..., 1] = (yy + 3 * i) % 256
+            frame[..., 2] = ((xx + yy) // 4 + 5 * i) % 256
+            cx, cy = w // 4 + 12 * i, h // 2
+            disc = (xx - cx) ** 2 + (yy - cy) ** 2 < (h // 4) ** 2
+            frame[disc] = (230, 200, 180)
+            frame += rng.integers(0, 6, frame.shape, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+class DiscMasks:
+    """Soft masks of the disc at processing resolution, computed on the fly (like reading PNGs, but cheaper)."""
+
+    def __init__(self, shape: tuple[int, int], size: tuple[int, int]) -> None:
+        self.shape = shape
+        self.scale = shape[0] / size[1]
+        self.size = size
+
+    def read_soft(self, index: int) -> np.ndarray:
+        h, w = self.shape
+        yy, xx = np.mgrid[:h, :w]
+        cx, cy = (self.size[0] // 4 + 12 * index) * self.scale, self.size[1] // 2 * self.scale
+        r = self.size[1] // 4 * self.scale
+        dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+        return np.clip((r - dist + 1.0) * 127.5, 0, 255).astype(np.uint8)[None]
+
+
+def floor_fps(video: Path, out: Path, codec: str, pix_fmt: str, options: dict[str, str]) -> float:
+    """Plain decode -> encode with the same encoder settings."""
+    with av.open(str(video)) as src:
+        stream = src.streams.video[0]
+        stream.thread_type = "AUTO"
+        spec = VideoSpec(codec=codec, pix_fmt=pix_fmt, width=stream.width, height=stream.height,
+                         time_base=stream.time_base, options=options, rate_hint=stream.average_rate)
+        start = time.perf_counter()
+        n = 0
+        with VideoEncoder(out, spec) as enc:
+            for frame in src.decode(stream):
+                enc.write_frame(frame, frame.pts, frame.duration)
+                n += 1
+        return n / (time.perf_counter() - start)
+
+
+def floor_png(video: Path, folder: Path, fmt: str) -> float:
+    """Plain decode -> PNG files (the floor for image-sequence kinds)."""
+    import cv2
+
+    folder.mkdir(exist_ok=True)
+    with av.open(str(video)) as src:
+        stream = src.streams.video[0]
+        stream.thread_type = "AUTO"
+        start = time.perf_counter()
+        n = 0
+        for n, frame in enumerate(src.decode(stream), start=1):
+            image = frame.to_ndarray(format="rgb24" if fmt == "rgba" else "gray")
+            if fmt == "rgba":
+                image = cv2.cvtColor(image, cv2.COLOR_RGB2BGRA)
+            cv2.imwrite(str(folder / f"{n:05d}.png"), image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        video = root / "bench1080.mp4"
+        make_clip(video, args.frames, size)  # type: ignore[arg-type]
+        settings = load_settings(None, project_dir=root)
+        shape = (480, 480 * size[0] // size[1])
+        masks = MaskSet(DiscMasks(shape, size), shape, args.frames, {1: (128, 0, 0)})  # type: ignore[arg-type]
+        print(f"export benchmark: {size[0]}x{size[1]}, {args.frames} frames, compositing on "
+              f"{make_compositor(args.device).name}, masks at {shape[1]}x{shape[0]}")
+        print(f"{'kind':<12} {'codec':<11} {'floor fps':>9} {'export fps':>10} {'ratio':>6} {'check s':>8}")
+        for kind in args.kinds.split(","):
+            opts = resolve({"kind": kind, "device": args.device, "size": "1080x1920", **KINDS[kind]}, settings)
+            codec = opts.codec
+            best_floor = best_export = 0.0
+            check_s = 0.0
+            for r in range(args.repeat):
+                if codec.sequence:
+                    best_floor = max(best_floor, floor_png(video, root / f"floor_{kind}_{r}",
+                                                           "rgba" if kind == "alpha" else "gray"))
+                else:
+                    pix_fmt = codec.pix_fmt
+                    best_floor = max(best_floor, floor_fps(video, root / f"floor_{kind}{codec.ext}", codec.encoder,
+                                                           pix_fmt, codec.options(opts.crf, opts.speed)))
+                out = root / f"out_{kind}_{r}{codec.ext}"
+                opts_r = resolve({"kind": kind, "device": args.device, "out": str(out), "size": "1080x1920"},
+                                 settings)
+                start = time.perf_counter()
+                streamed = None
+                for progress in export_video(opts_r, settings, video, masks):
+                    if progress.message == "self-checking":
+                        streamed = time.perf_counter() - start
+                total = time.perf_counter() - start
+                best_export = max(best_export, args.frames / (streamed or total))
+                check_s = total - (streamed or total)
+            ratio = best_export / best_floor if best_floor else float("nan")
+            print(f"{kind:<12} {codec.name:<11} {best_floor:>9.1f} {best_export:>10.1f} {ratio:>6.2f} {check_s:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

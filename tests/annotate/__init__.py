@@ -1,0 +1,1 @@
+"""Tests of the annotation window (xmem_tui.annotate)."""

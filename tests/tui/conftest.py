@@ -1,0 +1,104 @@
+"""A fake dashboard service, so the UI can be driven without videos, torch or a worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xmem_tui.config import Settings, load_settings
+from xmem_tui.progress import Progress
+from xmem_tui.tui.service import ExportRequest, JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
+
+
+class FakeService:
+    """Records every call; returns fixed, deterministic data."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.calls: list[tuple] = []
+        self.sources = [project / "source" / "dance.mp4", project / "source" / "phone_vfr.mp4"]
+        self.rows: list[JobRow] = []
+        self.progress: Progress | None = None
+        self.worker_alive = False
+
+    def list_sources(self) -> list[Path]:
+        return list(self.sources)
+
+    def summarize(self, path: Path) -> SourceSummary:
+        vfr = "vfr" in path.name
+        return SourceSummary(path=path, name=path.name, width=1920, height=1080, fps=29.97 if vfr else 25.0,
+                             vfr=vfr, duration_s=12.0, frames=40, objects=2, keyframes=1, masked_pct=50.0,
+                             stale=2 if vfr else 0, last_export="dance_greenscreen.mp4" if not vfr else "",
+                             last_check="passed" if not vfr else "")
+
+    def detail(self, path: Path) -> VideoDetail:
+        states = tuple(["user"] + ["propagated"] * 17 + ["stale"] * 2 + [""] * 20)
+        return VideoDetail(summary=self.summarize(path), states=states,
+                           objects=((1, "dancer", (128, 0, 0)), (2, "hat", (0, 128, 0))), keyframes=(0,),
+                           review=(ReviewEntry(12, 2.5, ("object 1 area changed 40%",)),),
+                           timestamps_s=tuple(i / 25 for i in range(40)), progress=self.progress)
+
+    def preview(self, path: Path, frame: int, width: int, height: int) -> np.ndarray:
+        self.calls.append(("preview", path.name, frame))
+        image = np.zeros((height, width, 3), np.uint8)
+        image[:, : width // 2] = (200, 40, 40)
+        return image
+
+    def rename_object(self, path: Path, object_id: int, name: str) -> None:
+        self.calls.append(("rename", path.name, object_id, name))
+
+    def propagate(self, path: Path, frame: int, backward: bool = False, one_frame: bool = False,
+                  clear_memory: bool = False) -> str:
+        self.calls.append(("propagate", path.name, frame, backward, one_frame, clear_memory))
+        self.rows.insert(0, JobRow(id=f"job{len(self.rows)}", kind="propagate", video=f"source/{path.name}",
+                                   state="queued"))
+        return self.rows[0].id
+
+    def export(self, path: Path, request: ExportRequest) -> str:
+        self.calls.append(("export", path.name, request.params()))
+        return "export-job"
+
+    def jobs(self) -> list[JobRow]:
+        return list(self.rows)
+
+    def cancel(self, job_id: str) -> None:
+        self.calls.append(("cancel", job_id))
+
+    def retry(self, job_id: str) -> None:
+        self.calls.append(("retry", job_id))
+
+    def job_log(self, job_id: str) -> str:
+        return f"log of {job_id}\nline 2"
+
+    def worker(self) -> WorkerInfo:
+        return WorkerInfo(alive=self.worker_alive, pid=4242 if self.worker_alive else None,
+                          state="running" if self.worker_alive else "stopped")
+
+    def ensure_worker(self) -> int:
+        self.calls.append(("ensure_worker",))
+        self.worker_alive = True
+        return 4242
+
+    def engine_label(self) -> str:
+        return "weight-free (optical flow)"
+
+    def annotate(self, path: Path, frame: int) -> None:
+        self.calls.append(("annotate", path.name, frame))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "source").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def settings(project: Path) -> Settings:
+    return load_settings(None, project_dir=project)
+
+
+@pytest.fixture
+def fake(project: Path) -> FakeService:
+    return FakeService(project)

@@ -1,0 +1,111 @@
+"""The checkpoint files the application knows: names, official URLs, what each enables, how to verify it.
+
+One table answers "which file does what" for the ``models`` command, the engine/segmenter builders and the
+dashboard. Files live in ``settings.models_dir`` under their official names, so a user who downloads them
+by hand (or copies them from the official demo) gets the same result as ``xmem-tui models download``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xmem_tui.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from xmem_tui.config import Settings
+
+#: Where the official XMem v1.0 release publishes all three files.
+RELEASE_BASE = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """One checkpoint file.
+
+    Attributes:
+        name: file name in the models folder and in the release.
+        model: network it holds, as shown to users.
+        role: what it is used for.
+        fallback: what the application uses when the file is absent.
+        size: exact size in bytes when known (checked before loading); None = check loadability only.
+        loader: ``"module:Class"`` whose ``from_checkpoint(path)`` loads the file strictly, or None to only
+            check that the file is a weights-only state dict.
+    """
+
+    name: str
+    model: str
+    role: str
+    fallback: str
+    size: int | None = None
+    loader: str | None = None
+
+    def url(self, base: str = RELEASE_BASE) -> str:
+        """Download URL of this file under ``base`` (a folder URL)."""
+        return base.rstrip("/") + "/" + self.name
+
+
+#: Sizes of the official files are not pinned: they could not be checked here, and a wrong pin would
+#: reject a good file. Verification loads each file strictly through its model class instead.
+CHECKPOINTS: dict[str, CheckpointSpec] = {
+    spec.name: spec
+    for spec in (
+        CheckpointSpec("XMem.pth", "XMem", "propagation", "weight-free (optical flow)",
+                       loader="xmem_tui.model.network:XMem"),
+        CheckpointSpec("s2m.pth", "S2M", "scribbles", "GrabCut (weight-free)",
+                       loader="xmem_tui.model.s2m:S2M"),
+        CheckpointSpec("fbrs.pth", "f-BRS", "clicks", "GrabCut (weight-free)",
+                       loader="xmem_tui.model.fbrs:FBRSNet"),
+    )
+}
+
+
+def spec_for(name: str) -> CheckpointSpec:
+    """The spec of checkpoint ``name`` (case-insensitive, ``.pth`` optional).
+
+    Raises:
+        CheckpointError: unknown name, listing the known ones.
+    """
+    wanted = name.lower().removesuffix(".pth")
+    for spec in CHECKPOINTS.values():
+        if spec.name.lower().removesuffix(".pth") == wanted:
+            return spec
+    raise CheckpointError(f"unknown checkpoint {name!r}; choose from {', '.join(CHECKPOINTS)}")
+
+
+def checkpoint_path(settings: Settings, name: str) -> Path:
+    """Where checkpoint ``name`` is expected (``<models_dir>/<name>``)."""
+    return settings.models_dir / spec_for(name).name
+
+
+def available(settings: Settings) -> dict[str, bool]:
+    """For each known checkpoint, whether its file exists (not whether it is valid: see ``verify``)."""
+    return {name: (settings.models_dir / name).is_file() for name in CHECKPOINTS}
+
+
+def verify(spec: CheckpointSpec, path: Path) -> None:
+    """Check that ``path`` is a safe, complete checkpoint for ``spec``'s model.
+
+    Order: exact size (when known), then ``torch.load(weights_only=True)`` (a pickle that would run code
+    is refused, never executed), then a strict key/shape check through the model class.
+
+    Raises:
+        CheckpointError: one line naming the file and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} not found; run `xmem-tui models download {spec.name}`")
+    actual = path.stat().st_size
+    if spec.size is not None and actual != spec.size:
+        raise CheckpointError(f"{path} has {actual} bytes, expected {spec.size}; delete it and run "
+                              f"`xmem-tui models download {spec.name}`")
+    if spec.loader is None:
+        from xmem_tui.model.checkpoint import load_state_dict
+
+        load_state_dict(path)
+        return
+    module_name, _, class_name = spec.loader.partition(":")
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    model_class.from_checkpoint(path)

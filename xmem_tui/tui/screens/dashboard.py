@@ -1,0 +1,145 @@
+"""Home screen: every source video with its workspace state, live, and the selected one's propagation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from xmem_tui.tui.messages import SourcesChanged, SourcesScanned
+from xmem_tui.tui.service import SourceSummary
+from xmem_tui.tui.watcher import SourceWatcher
+from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
+
+COLUMNS = ("source", "size", "fps", "dur", "frames", "obj", "keys", "masked", "stale", "last export")
+
+
+def summary_cells(s: SourceSummary) -> tuple[str, ...]:
+    """Table cells for one source (an unreadable source shows its error instead)."""
+    if s.error:
+        return (s.name, "unreadable", "", "", "", "", "", "", "", "")
+    fps = f"{s.fps:.2f}{' VFR' if s.vfr else ''}"
+    export = f"{s.last_export} ({s.last_check})" if s.last_check else s.last_export
+    return (s.name, f"{s.width}x{s.height}", fps, f"{s.duration_s:.1f}s", str(s.frames), str(s.objects),
+            str(s.keyframes), f"{s.masked_pct:.0f}%", str(s.stale) if s.stale else "", export)
+
+
+class DashboardScreen(Screen):
+    """Sources table (Enter opens a video), selected source's details and propagation status."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open video"),
+        Binding("a", "annotate", "Annotate"),
+        Binding("e", "export", "Export"),
+        Binding("r", "rescan", "Rescan"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: list[SourceSummary] = []
+        self._watcher: SourceWatcher | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="source-info")
+        yield PropagationPanel(id="propagation")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#sources", DataTable)
+        table.add_columns(*COLUMNS)
+        self.query_one(PropagationPanel).engine = self.app.engine_label
+        self._watcher = SourceWatcher(self.app.settings.source_dir, lambda: self.post_message(SourcesChanged()))
+        self._watcher.start()
+        self.scan()
+        self.set_interval(1.0, self.refresh_progress)
+
+    def on_unmount(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def scan(self) -> None:
+        """Probe every source (cached after the first time) off the UI thread."""
+        service = self.app.service
+        summaries = [service.summarize(path) for path in service.list_sources()]
+        self.post_message(SourcesScanned(summaries))
+
+    @on(SourcesChanged)
+    def _sources_changed(self) -> None:
+        self.scan()
+
+    @on(SourcesScanned)
+    def _show_sources(self, message: SourcesScanned) -> None:
+        table = self.query_one("#sources", DataTable)
+        selected = self.selected
+        self.summaries = message.summaries
+        table.clear()
+        for summary in self.summaries:
+            table.add_row(*summary_cells(summary), key=str(summary.path))
+        if selected is not None and any(s.path == selected.path for s in self.summaries):
+            table.move_cursor(row=next(i for i, s in enumerate(self.summaries) if s.path == selected.path))
+        if not self.summaries:
+            self.query_one("#source-info", Static).update(
+                f"No videos in {self.app.settings.source_dir} yet: copy some there (they appear here at once).")
+        self._show_selected()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_selected()
+        self.refresh_progress()
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        self.action_open()
+
+    @property
+    def selected(self) -> SourceSummary | None:
+        table = self.query_one("#sources", DataTable)
+        if not self.summaries or table.cursor_row < 0 or table.cursor_row >= len(self.summaries):
+            return None
+        return self.summaries[table.cursor_row]
+
+    def _show_selected(self) -> None:
+        s = self.selected
+        if s is None:
+            return
+        info = self.query_one("#source-info", Static)
+        if s.error:
+            info.update(f"[red]{s.error}[/]")
+        else:
+            info.update(f"{s.name}: {s.frames} frames, {s.keyframes} annotated, {s.masked_pct:.0f}% masked"
+                        f"{f', {s.stale} stale' if s.stale else ''} — Enter to open, a to annotate frame 0")
+
+    @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
+    def refresh_progress(self) -> None:
+        s = self.selected
+        if s is None or s.error:
+            return
+        progress = self.app.service.detail(s.path).progress
+        self.app.call_from_thread(setattr, self.query_one(PropagationPanel), "progress", progress)
+
+    def action_open(self) -> None:
+        s = self.selected
+        if s is not None and not s.error:
+            from xmem_tui.tui.screens.video import VideoScreen
+
+            self.app.push_screen(VideoScreen(s.path))
+
+    def action_annotate(self) -> None:
+        s = self.selected
+        if s is not None and not s.error:
+            self.app.open_annotation(Path(s.path), 0)
+
+    def action_export(self) -> None:
+        s = self.selected
+        if s is not None and not s.error:
+            self.app.ask_export(Path(s.path))
+
+    def action_rescan(self) -> None:
+        self.scan()

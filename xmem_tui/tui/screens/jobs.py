@@ -1,0 +1,86 @@
+"""The job queue: every propagation and export, its state, progress, output, error and self-check."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from xmem_tui.tui.messages import JobsRefreshed
+from xmem_tui.tui.service import JobRow
+
+COLUMNS = ("job", "kind", "video", "state", "progress", "output / error", "check")
+STATE_STYLE = {"queued": "cyan", "running": "bold green", "done": "green", "failed": "bold red",
+               "cancelled": "yellow"}
+
+
+def job_cells(row: JobRow) -> tuple[str, ...]:
+    progress = f"{row.done}/{row.total}" if row.total else ""
+    detail = row.error or row.output or row.message
+    state = f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]"
+    return (row.id[-12:], row.kind, row.video, state, progress, detail, row.check)
+
+
+class JobsScreen(Screen):
+    """Lists the queue (refreshed by the app's timer); cancel, retry, open the log."""
+
+    BINDINGS = [
+        Binding("c", "cancel", "Cancel job"),
+        Binding("t", "retry", "Retry"),
+        Binding("l", "log", "Log"),
+        Binding("w", "worker", "Start worker"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[JobRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="worker-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#jobs", DataTable).add_columns(*COLUMNS)
+        if self.app.last_jobs is not None:
+            self.show(self.app.last_jobs)
+
+    @on(JobsRefreshed)
+    def show(self, message: JobsRefreshed) -> None:
+        table = self.query_one("#jobs", DataTable)
+        cursor = table.cursor_row
+        self.rows = message.rows
+        table.clear()
+        for row in self.rows:
+            table.add_row(*job_cells(row), key=row.id)
+        if self.rows:
+            table.move_cursor(row=min(max(cursor, 0), len(self.rows) - 1))
+        w = message.worker
+        text = (f"worker: [green]running[/] (pid {w.pid}, {w.state}{', job ' + w.job if w.job else ''})"
+                if w.alive else "worker: [red]not running[/] — press w to start it (jobs wait in the queue)")
+        self.query_one("#worker-status", Static).update(text)
+
+    @property
+    def selected(self) -> JobRow | None:
+        table = self.query_one("#jobs", DataTable)
+        return self.rows[table.cursor_row] if self.rows and 0 <= table.cursor_row < len(self.rows) else None
+
+    def action_cancel(self) -> None:
+        if (row := self.selected) is not None:
+            self.app.run_service(self.app.service.cancel, row.id, done=f"cancel requested for {row.id}")
+
+    def action_retry(self) -> None:
+        if (row := self.selected) is not None:
+            self.app.run_service(self.app.service.retry, row.id, done=f"{row.id} queued again")
+
+    def action_log(self) -> None:
+        if (row := self.selected) is not None:
+            from xmem_tui.tui.screens.log_view import LogScreen
+
+            self.app.push_screen(LogScreen(row.id, self.app.service.job_log(row.id)))
+
+    def action_worker(self) -> None:
+        self.app.run_service(self.app.service.ensure_worker, done="worker started")

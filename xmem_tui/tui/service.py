@@ -1,0 +1,344 @@
+"""The dashboard's one door to the core: sources, workspaces, jobs, the worker and the annotation window.
+
+Screens call this facade from thread workers and get plain dataclasses back, so (1) no screen knows
+how the workspace or the queue store things, and (2) tests can swap in a fake service and drive the
+whole UI without videos, torch or a worker. Heavy modules (PyAV, OpenCV, torch) are imported inside the
+methods, never at import time, so the dashboard paints before they load.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from xmem_tui.config import Settings
+    from xmem_tui.jobs.model import Job
+    from xmem_tui.progress import Progress
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mts", ".ts", ".mpg", ".mpeg",
+                            ".wmv", ".flv", ".3gp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """One row of the sources table."""
+
+    path: Path
+    name: str
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    vfr: bool = False
+    duration_s: float = 0.0
+    frames: int = 0
+    objects: int = 0
+    keyframes: int = 0
+    masked_pct: float = 0.0
+    stale: int = 0
+    last_export: str = ""
+    last_check: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    """A frame worth a look, with why."""
+
+    frame: int
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VideoDetail:
+    """Everything the video view shows about one source.
+
+    Attributes:
+        states: per frame, one of "user", "propagated", "stale" or "" (no mask).
+        objects: (id, name, (r, g, b)) per object.
+        progress: the last published propagation progress of this video, if any.
+    """
+
+    summary: SourceSummary
+    states: tuple[str, ...] = ()
+    objects: tuple[tuple[int, str, tuple[int, int, int]], ...] = ()
+    keyframes: tuple[int, ...] = ()
+    review: tuple[ReviewEntry, ...] = ()
+    timestamps_s: tuple[float, ...] = ()
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One row of the jobs table."""
+
+    id: str
+    kind: str
+    video: str
+    state: str
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    output: str = ""
+    error: str = ""
+    check: str = ""
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What the footer says about the worker."""
+
+    alive: bool
+    pid: int | None = None
+    state: str = "stopped"
+    job: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the export dialog returns; turned into an export job's params."""
+
+    kind: str = "greenscreen"
+    preset: str = ""
+    objects: str = ""
+    codec: str = ""
+    median: int = 0
+    feather: float = 0.0
+    choke: int = 0
+    temporal: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Any]:
+        """Job parameters, leaving out what the user left at "default"."""
+        params: dict[str, Any] = {"kind": self.kind, **self.extra}
+        for key in ("preset", "objects", "codec"):
+            if getattr(self, key):
+                params[key] = getattr(self, key)
+        for key in ("median", "feather", "choke", "temporal"):
+            if getattr(self, key):
+                params[key] = getattr(self, key)
+        return params
+
+
+class DashboardService:
+    """Real implementation over the project's files (see module docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # ------------------------------------------------------------------ sources
+    def list_sources(self) -> list[Path]:
+        """Videos and image folders in the source folder, sorted by name."""
+        folder = self.settings.source_dir
+        if not folder.is_dir():
+            return []
+        found = []
+        for path in sorted(folder.iterdir(), key=lambda p: p.name.lower()):
+            if path.name.startswith("."):
+                continue
+            is_video = path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES
+            if is_video or (path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())):
+                found.append(path)
+        return found
+
+    def summarize(self, path: Path) -> SourceSummary:
+        """Probe ``path`` (cached in its workspace) and count its workspace state; never raises."""
+        from xmem_tui.errors import UserError
+
+        try:
+            ws = self._workspace(path)
+            return self._summary(ws)
+        except UserError as exc:
+            return SourceSummary(path=path, name=path.name, error=str(exc))
+
+    def detail(self, path: Path) -> VideoDetail:
+        """The video view's data for ``path``."""
+        from xmem_tui.inference.quality import load_signals, rank_frames
+        from xmem_tui.progress import read_progress
+
+        ws = self._workspace(path)
+        records = ws.records()
+        stale = set(ws.stale_frames())
+        states = []
+        for index in range(ws.frame_count):
+            record = records.get(index)
+            if record is None:
+                states.append("")
+            elif record.user:
+                states.append("user")
+            else:
+                states.append("stale" if index in stale else "propagated")
+        keyframes = tuple(ws.user_frames())
+        review = tuple(ReviewEntry(frame, score, tuple(reasons))
+                       for frame, score, reasons in rank_frames(load_signals(ws.quality_path), top=20,
+                                                                exclude=keyframes))
+        objects = tuple((o.id, o.name, o.color) for o in ws.objects.values())
+        return VideoDetail(summary=self._summary(ws), states=tuple(states), objects=objects, keyframes=keyframes,
+                           review=review, timestamps_s=tuple(ws.info.timestamps_s),
+                           progress=read_progress(ws.progress_path))
+
+    def preview(self, path: Path, frame: int, width: int, height: int) -> np.ndarray:
+        """uint8 RGB (height, width, 3) of ``frame`` with its masks blended in, fitted into width x height."""
+        import cv2
+
+        from xmem_tui.media.frames import open_frames
+
+        ws = self._workspace(path)
+        with open_frames(path, info=ws.info, cache_bytes=64 << 20) as reader:
+            image = reader.get(min(max(frame, 0), ws.frame_count - 1))
+        scale = min(width / image.shape[1], height / image.shape[0])
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        mask = ws.read_mask(frame)
+        if mask is not None:
+            mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+            colors = np.zeros((256, 3), np.float32)
+            for obj in ws.objects.values():
+                colors[obj.id] = obj.color
+            tint = colors[mask]
+            alpha = (mask > 0)[..., None] * 0.55
+            small = (small * (1 - alpha) + tint * alpha).astype(np.uint8)
+        return small
+
+    def rename_object(self, path: Path, object_id: int, name: str) -> None:
+        self._workspace(path).set_object(object_id, name=name)
+
+    # ------------------------------------------------------------------ jobs
+    def propagate(self, path: Path, frame: int, backward: bool = False, one_frame: bool = False,
+                  clear_memory: bool = False) -> str:
+        """Queue a propagation from ``frame`` (one frame only with ``one_frame``); returns the job id."""
+        params: dict[str, Any] = {"start": frame, "backward": backward, "engine": self.settings.processing.engine}
+        if one_frame:
+            params["end"] = frame - 1 if backward else frame + 1
+        if clear_memory:
+            params["clear_memory"] = True
+        job = self._queue().submit("propagate", self._relative(path), params)
+        self.ensure_worker()
+        return job.id
+
+    def export(self, path: Path, request: ExportRequest) -> str:
+        """Queue an export of ``path``; returns the job id."""
+        job = self._queue().submit("export", self._relative(path), request.params())
+        self.ensure_worker()
+        return job.id
+
+    def jobs(self) -> list[JobRow]:
+        """Every job, newest first, with its progress."""
+        queue = self._queue()
+        rows = [self._row(job, queue.progress(job.id) if job.state == "running" else None)
+                for job in queue.list()]
+        return sorted(rows, key=lambda r: r.id, reverse=True)
+
+    def cancel(self, job_id: str) -> None:
+        self._queue().cancel(job_id)
+
+    def retry(self, job_id: str) -> None:
+        self._queue().retry(job_id)
+        self.ensure_worker()
+
+    def job_log(self, job_id: str) -> str:
+        path = self._queue().log_path(job_id)
+        return path.read_text(encoding="utf-8", errors="replace")[-20_000:] if path.exists() else "(no log yet)"
+
+    def worker(self) -> WorkerInfo:
+        from xmem_tui.jobs.pidfile import worker_status
+
+        status = worker_status(self.settings)
+        return WorkerInfo(alive=status.alive, pid=status.pid, state=status.state, job=status.job)
+
+    def ensure_worker(self) -> int:
+        """Start a detached worker when none is alive (it outlives the dashboard and the SSH session)."""
+        from xmem_tui.jobs.pidfile import ensure_worker
+
+        return ensure_worker(self.settings)
+
+    # ------------------------------------------------------------------ engines and the window
+    def engine_label(self) -> str:
+        """"XMem" or "weight-free (optical flow)", as the next propagation will use."""
+        from xmem_tui.model.registry import available
+
+        kind = self.settings.processing.engine
+        if kind == "flow" or (kind == "auto" and not available(self.settings).get("XMem.pth")):
+            return "weight-free (optical flow)"
+        return "XMem"
+
+    def annotate(self, path: Path, frame: int) -> subprocess.Popen[bytes]:
+        """Open the OpenCV annotation window on ``frame`` as its own process (it needs $DISPLAY)."""
+        command = [sys.executable, "-m", "xmem_tui"]
+        if self.settings.config_file is not None:
+            command += ["--config", str(self.settings.config_file)]
+        command += ["annotate", str(path), "--frame", str(frame)]
+        log_path = self.settings.workspace_dir / path.stem / "annotate.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log_file:
+            return subprocess.Popen(command, cwd=self.settings.project_dir, stdin=subprocess.DEVNULL,
+                                    stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+
+    # ------------------------------------------------------------------ internals
+    def _workspace(self, path: Path) -> Any:
+        from xmem_tui.workspace import Workspace
+
+        return Workspace.for_video(self.settings, path)
+
+    def _queue(self) -> Any:
+        from xmem_tui.jobs.queue import JobQueue
+
+        return JobQueue.for_settings(self.settings)
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(Path(path).resolve().relative_to(self.settings.project_dir))
+        except ValueError:
+            return str(path)
+
+    def _summary(self, ws: Any) -> SourceSummary:
+        info = ws.info
+        records = ws.records()
+        check = self._last_export(ws.video_path)
+        return SourceSummary(
+            path=ws.video_path, name=ws.video_path.name, width=info.width, height=info.height,
+            fps=info.avg_fps, vfr=info.vfr, duration_s=info.duration_s, frames=info.frame_count,
+            objects=len(ws.objects), keyframes=sum(1 for r in records.values() if r.user),
+            masked_pct=100.0 * len(records) / max(info.frame_count, 1), stale=len(ws.stale_frames()),
+            last_export=check[0], last_check=check[1])
+
+    def _last_export(self, video: Path) -> tuple[str, str]:
+        """(output name, "passed"/"failed") of the newest finished export job of ``video``."""
+        try:
+            jobs = [j for j in self._queue().list(("done", "failed"))
+                    if j.kind == "export" and Path(self.settings.resolve(j.video)) == video]
+        except Exception:  # a broken queue must not hide the sources table
+            log.exception("reading the job queue failed")
+            return "", ""
+        if not jobs:
+            return "", ""
+        job = max(jobs, key=lambda j: j.finished or 0)
+        row = self._row(job, None)
+        return Path(row.output).name if row.output else job.id, row.check or ("failed" if job.error else "")
+
+    @staticmethod
+    def _row(job: Job, progress: Progress | None) -> JobRow:
+        result = job.result or {}
+        outputs = result.get("outputs") or result.get("output") or ""
+        output = outputs[0] if isinstance(outputs, list) and outputs else str(outputs or "")
+        check = result.get("self_check") or result.get("check") or ""
+        if isinstance(check, dict):
+            check = "passed" if check.get("ok", check.get("passed")) else "failed"
+        elif isinstance(check, bool):
+            check = "passed" if check else "failed"
+        done = progress.done if progress else int(result.get("done", 0) or 0)
+        total = progress.total if progress else int(result.get("total", 0) or 0)
+        return JobRow(id=job.id, kind=job.kind, video=job.video, state=job.state, done=done, total=total,
+                      message=progress.message if progress else "", output=output, error=job.error,
+                      check=str(check), progress=progress)
