@@ -37,15 +37,17 @@ def labels_at(ws: Workspace, frame: int) -> set[int]:
 @pytest.mark.skipif(importlib.util.find_spec("xmem_tui.interaction.service") is None,
                     reason="xmem_tui.interaction.service (build_click / GrabCut fallback) is not in the tree yet")
 def test_two_objects_click_and_brush_then_propagate_with_p(project: Path, settings: Settings, display: str) -> None:
+    """The issue's acceptance: weight-free click + brush on a real frame, ``p``, masks on disk, a screenshot."""
     ws = Workspace.for_video(settings, project / "source" / "judo")
-    app = App(project, display, "source/judo")
+    app = App(project, display, "source/judo", "--frame", "11")
     try:
         app.wait_window(TITLE)
-        app.click(380, 260)  # object 1: weight-free click on the judoka in the black belt
-        wait_for(lambda: 1 in labels_at(ws, 0), 60, "the click's mask on frame 0")
+        app.click(440, 300)  # object 1: weight-free click on the trousers of the judoka in the blue belt
+        wait_for(lambda: 1 in labels_at(ws, 11), 60, "the click's mask on frame 11")
+        app.screenshot("annotate_click_weight_free")
         app.keys("2", "f", "bracketright", "bracketright")
-        app.drag([(475, 110), (470, 160), (468, 220), (470, 280), (478, 340), (490, 380)])
-        wait_for(lambda: 2 in labels_at(ws, 0), 20, "the brush stroke on frame 0")
+        app.drag([(372, 130), (370, 190), (372, 250), (375, 300), (380, 360)])  # object 2: the black belt
+        wait_for(lambda: 2 in labels_at(ws, 11), 20, "the brush stroke on frame 11")
         app.screenshot("annotate_two_objects")
         app.keys("p")
         queue = JobQueue.for_settings(settings)
@@ -61,13 +63,15 @@ def test_two_objects_click_and_brush_then_propagate_with_p(project: Path, settin
                        capture_output=True, timeout=60)
     job = JobQueue.for_settings(settings).list(["done", "failed", "cancelled"])[0]
     assert job.state == "done", job.error
-    mask = ws.read_mask(0)
+    assert job.params["start"] == 11 and job.params["end"] == 15 and not job.params["backward"]
+    mask = ws.read_mask(11)
     assert mask is not None
-    assert mask[260, 380] == 1 and mask[280, 470] == 2
-    assert 500 < (mask == 1).sum() < mask.size // 3
+    assert mask[300, 440] == 1 and mask[250, 372] == 2
+    assert 2000 < (mask == 1).sum() < mask.size // 4
     records = ws.records()
-    assert records[0].provenance == "user:free" and ws.user_frames() == [0]
-    for frame in range(1, ws.frame_count):
+    assert records[11].provenance == "user:free" and ws.user_frames() == [11]
+    assert sorted(records) == [11, 12, 13, 14, 15]
+    for frame in range(12, 16):
         assert records[frame].provenance == "propagated", frame
         assert labels_at(ws, frame) == {0, 1, 2}, frame
     assert "1 frame(s) annotated" in app.log.read_text()

@@ -33,15 +33,21 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, interva
 
 @contextlib.contextmanager
 def xvfb(width: int = 1280, height: int = 800) -> Iterator[str]:
-    """A private Xvfb server; yields its DISPLAY."""
-    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
-                  and not Path(f"/tmp/.X{n}-lock").exists())
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A private Xvfb server; yields its DISPLAY.
+
+    ``-displayfd`` lets the server pick a free display number itself, so test runs in parallel never
+    share (and draw over) one screen.
+    """
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
+                             "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            pass_fds=(write_fd,))
+    os.close(write_fd)
     try:
-        wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists() or proc.poll() is not None, 10, "Xvfb")
-        if proc.poll() is not None:
-            pytest.fail(f"Xvfb :{number} exited with {proc.returncode}")
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        if not number.isdigit():
+            pytest.fail(f"Xvfb did not start (exit code {proc.poll()})")
         yield f":{number}"
     finally:
         proc.terminate()
@@ -70,6 +76,9 @@ class App:
             return out[0] if out else ""
 
         self.window = str(wait_for(find, timeout, f"window {title!r}", interval=0.3))
+        # Without a window manager nothing gives the new window the keyboard focus; key events sent
+        # through XTEST (as a real keyboard's are) go to the focused window.
+        self.xdo("windowfocus", "--sync", self.window)
         time.sleep(1.0)  # first paint and segmenter warm-up
         return self.window
 
@@ -95,7 +104,7 @@ class App:
 
     def keys(self, *keys: str) -> None:
         for key in keys:
-            self.xdo("key", "--window", self.window, key)
+            self.xdo("key", key)
             time.sleep(0.15)
 
     def screenshot(self, name: str) -> Path:

@@ -51,6 +51,11 @@ def test_submit_list_show_cancel_retry_clean(project: Path) -> None:
     data = json.loads(jobs(project, "list", "--json").stdout)
     assert [(d["id"], d["state"], d["params"]["start"]) for d in data] == [(job_id, "queued", 4)]
 
+    no_log = jobs(project, "log", job_id)
+    assert no_log.returncode == 0 and "(no log yet" in no_log.stdout
+    (project / "jobs" / "logs").mkdir(parents=True, exist_ok=True)
+    (project / "jobs" / "logs" / f"{job_id}.log").write_text("line one\nline two\n")
+    assert jobs(project, "log", job_id).stdout == "line one\nline two\n"
     shown = jobs(project, "show", job_id.split("-")[1])
     assert shown.returncode == 0 and f"id        {job_id}" in shown.stdout and '"start": 4' in shown.stdout
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xmem_tui.export.composite import CpuCompositor, TorchCompositor, despill_numpy, is_green, make_compositor
+from xmem_tui.export.composite import CpuCompositor, TorchCompositor, is_green, make_compositor
 
 
 @pytest.fixture
@@ -40,11 +40,15 @@ def test_greenscreen_formula(scene: tuple[np.ndarray, np.ndarray, np.ndarray]) -
     assert np.allclose(out[30, 40], frame[30, 40] * a + np.array([0, 255, 0]) * (1 - a), atol=1)
 
 
-def test_despill_limits_green_on_partial_edges_only() -> None:
+@pytest.mark.parametrize("compositor", [CpuCompositor(), TorchCompositor("cpu")])
+def test_despill_limits_green_on_partial_edges_only(compositor: object) -> None:
     frame = np.array([[[10, 200, 30], [10, 200, 30], [10, 200, 30]]], np.uint8)
-    alpha = np.array([[0, 128, 255]], np.uint8)
-    out = despill_numpy(frame, alpha)
-    assert out[0, 1].tolist() == [10, 30, 30] and out[0, 2].tolist() == [10, 200, 30]
+    alpha = np.array([[0, 255, 255]], np.uint8)
+    alpha[0, 1] = 128
+    black = np.zeros_like(frame)
+    out = compositor.greenscreen(frame, alpha, black, despill=True)  # type: ignore[attr-defined]
+    assert out[0, 1].tolist() == [5, 15, 15]  # green limited to max(r, b) = 30, then half-blended over black
+    assert out[0, 2].tolist() == [10, 200, 30] and out[0, 0].tolist() == [0, 0, 0]
     assert is_green((0, 255, 0)) and not is_green((0, 0, 255))
 
 

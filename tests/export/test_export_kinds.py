@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from export_helpers import CLIPS, audio_start, decode, interior, run, seconds, upright
+from export_helpers import CLIPS, SPEC, audio_start, decode, interior, run, seconds, upright
 from PIL import Image
 
 from xmem_tui.media.resize import mask_to_shape
@@ -174,3 +174,81 @@ def test_missing_masks_give_empty_matte_and_a_warning(clips: dict, settings: Any
     assert any("no masks" in w for w in report["warnings"])
     _, frames, _ = decode(out, "gray")
     assert frames[1].max() == 0 and frames[0].max() == 255
+
+
+def test_image_folder_source(settings: Any) -> None:
+    from xmem_tui.media.synthetic import write_image_folder
+    from xmem_tui.workspace import Workspace
+
+    folder = settings.project_dir / "source" / "frames"
+    masks = write_image_folder(folder, SPEC)
+    ws = Workspace.for_video(settings, folder)
+    for i, mask in enumerate(masks):
+        ws.write_frame(i, mask_to_shape(mask, ws.shape), provenance="user:import")
+    (out,), report = run(settings, folder, kind="greenscreen", out="exports/folder_gs.mp4", **FAST)
+    times, frames, _ = decode(out)
+    assert times == [i * ws.info.time_base for i in range(len(masks))]
+    _, outside = interior(masks[3])
+    assert np.abs(frames[3][outside].astype(int) - GREEN).mean() < 8
+    assert not report["outputs"][0]["audio"]["output"]
+
+
+@pytest.fixture(scope="module")
+def tagged(settings: Any) -> tuple[Path, list[np.ndarray]]:
+    """A clip whose stream says BT.709 / limited range, with masks in its workspace."""
+    from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec
+    from xmem_tui.media.synthetic import render_scene
+    from xmem_tui.workspace import Workspace
+
+    frames, masks = render_scene(SPEC)
+    path = settings.project_dir / "source" / "bt709.mp4"
+    spec = VideoSpec(codec="libx264", pix_fmt="yuv420p", width=SPEC.width, height=SPEC.height,
+                     time_base=Fraction(1, 24), color=ColorTags(range=1, primaries=1, trc=1, space=1))
+    with VideoEncoder(path, spec) as enc:
+        for i, frame in enumerate(frames):
+            enc.write(frame, i, 1)
+    ws = Workspace.for_video(settings, path)
+    for i, mask in enumerate(masks):
+        ws.write_frame(i, mask_to_shape(mask, ws.shape), provenance="user:import")
+    return path, masks
+
+
+@pytest.mark.parametrize(("kind", "codec", "ext"), [("greenscreen", "h264", ".mp4"), ("alpha", "prores4444", ".mov"),
+                                                    ("alpha", "vp9", ".webm"), ("mask", "h264", ".mp4")])
+def test_colour_tags_are_carried(tagged: tuple[Path, list[np.ndarray]], settings: Any, kind: str, codec: str,
+                                 ext: str) -> None:
+    import av
+
+    from xmem_tui.media.encode import ColorTags
+
+    video, _ = tagged
+    (out,), report = run(settings, video, kind=kind, codec=codec, out=f"exports/bt709_{kind}{ext}", **FAST)
+    with av.open(str(out)) as container:
+        tags = ColorTags.of_frame(next(container.decode(video=0)))
+    assert (tags.primaries, tags.trc, tags.space, tags.range) == (1, 1, 1, 1)
+    assert report["outputs"][0]["color"]["source"]["primaries"] == 1
+
+
+def test_grey_matte_of_a_tagged_source_is_full_range(tagged: tuple[Path, list[np.ndarray]], settings: Any) -> None:
+    import av
+
+    video, masks = tagged
+    (out,), _ = run(settings, video, kind="mask", codec="ffv1", out="exports/bt709_mask.mkv")
+    with av.open(str(out)) as container:
+        first = next(container.decode(video=0))
+    assert first.format.name == "gray" and first.color_range == 2
+    inside, outside = interior(masks[0])
+    assert (first.to_ndarray()[inside] == 255).all() and (first.to_ndarray()[outside] == 0).all()
+
+
+def test_greenscreen_over_an_image_in_h265(clips: dict, settings: Any) -> None:
+    video, clip = clips["rotated"]
+    backdrop = np.zeros((50, 50, 3), np.uint8)
+    backdrop[:] = (40, 80, 200)  # BGR on disk: RGB (200, 80, 40)
+    image = settings.project_dir / "backdrop.png"
+    cv2.imwrite(str(image), backdrop)
+    (out,), _ = run(settings, video, kind="greenscreen", codec="h265", background=str(image),
+                    out="exports/image_bg.mp4", **FAST)
+    frames = _check_video(out, video, clip)
+    _, outside = interior(clip.masks[5])
+    assert np.abs(frames[5][outside].astype(int) - np.array([200, 80, 40])).mean() < 8

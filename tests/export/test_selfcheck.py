@@ -65,3 +65,15 @@ def test_cancel_stops_and_cleans_up(clips: dict, settings: Any) -> None:
                                lambda: len(seen.append(1) or seen) > 3))
     assert progress[-1].message == "export cancelled"
     assert not final.exists() and not list(final.parent.glob(".cancelled*"))
+
+
+def test_the_job_result_names_the_outputs(clips: dict, settings: Any) -> None:
+    video, _ = clips["audio"]
+    gen = run_export({"kind": "mask", "out": "exports/result.mkv"}, settings, video)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        result = stop.value
+    assert result["complete"] and result["outputs"] == [str(settings.project_dir / "exports" / "result.mkv")]
+    assert Path(result["report"]).is_file()

@@ -69,7 +69,8 @@ def replay(net: XMem, data: np.lib.npyio.NpzFile) -> dict:
 
 
 @pytest.fixture(scope="module")
-def results(net: XMem, reference_dir: Path) -> dict[str, dict]:
+def results() -> dict[str, dict]:
+    """Replays shared by the probability and bookkeeping tests of a case."""
     return {}
 
 
@@ -97,6 +98,14 @@ def test_bookkeeping_matches_official(case: str, net: XMem, reference_dir: Path,
     assert [f["work_size"] for f in got["flags"]] == data["work_mem_size"].tolist()
     assert [f["long_size"] for f in got["flags"]] == data["long_mem_size"].tolist()
     assert got["events"] == json.loads(str(data["events_json"]))
+
+
+def test_channels_last_network_matches_too(net: XMem, reference_dir: Path) -> None:
+    """The layout load_xmem uses on CPU/CUDA gives the same results."""
+    fast = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    got = replay(fast, np.load(reference_dir / CASES["A"]))
+    w = got["worst"]
+    assert w["max"] <= MAX_ABS and w["mean"] <= MEAN_ABS and w["argmax"] <= ARGMAX, w
 
 
 def test_perturbed_weight_fails_the_comparison(net: XMem, reference_dir: Path) -> None:

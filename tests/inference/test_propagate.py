@@ -395,3 +395,23 @@ def test_package_exports_propagate_lazily_and_callable(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
     results = list(inference.propagate(ws, FakeEngine(), 0, end=2))
     assert [r.frame for r in results] == [1, 2]
+
+
+def test_a_failed_write_stops_the_run_with_the_error(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws.write_frame(0, MASK_A, provenance="user:click")
+    real = ws.write_frame
+
+    def write_frame(index: int, *args: object, **kwargs: object) -> object:
+        if index == 4:
+            raise OSError(28, "No space left on device")
+        return real(index, *args, **kwargs)
+
+    monkeypatch.setattr(ws, "write_frame", write_frame)
+    seen = []
+    with pytest.raises(OSError, match="No space left"):
+        for result in propagate(ws, FakeEngine(), 0):
+            seen.append(result.frame)
+    assert seen == [1, 2, 3]
+    assert sorted(ws.records()) == [0, 1, 2, 3]
+    final = read_progress(ws.progress_path)
+    assert final.stats["state"] == "failed" and "No space left" in final.message

@@ -6,6 +6,7 @@ import collections
 import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -97,6 +98,10 @@ def test_recovery_finishes_a_client_move_cut_short(project: Project) -> None:
     job = project.queue.submit("slow", "a.mp4")
     failed_dir = project.jobs / "failed"
     failed_dir.mkdir(parents=True, exist_ok=True)
-    os.rename(project.queue.path("queued", job.id), failed_dir / f".{job.id}.toml.staged")
+    staged = failed_dir / f".{job.id}.toml.staged"
+    os.rename(project.queue.path("queued", job.id), staged)
+    Worker(project.settings).recover()
+    assert staged.exists()  # too fresh: the client may still be finishing the move
+    os.utime(staged, (time.time() - 60, time.time() - 60))
     Worker(project.settings).recover()
     assert project.queue.get(job.id).state == "failed"

@@ -80,3 +80,12 @@ def test_paths_inside_the_project_are_accepted(tmp_path: Path) -> None:
     text = f'kind = "export"\nvideo = "{inside}"\n[params]\noutput = "exports/sub/../a.mov"\n'
     job = parse_job(text, "j1", "queued", kinds=KINDS, project_dir=tmp_path)
     assert job.video == str(inside) and job.params["output"] == "exports/sub/../a.mov"
+
+
+def test_odd_result_values_are_stored_as_plain_toml(tmp_path: Path) -> None:
+    import numpy as np
+
+    job = Job(id="j", kind="export", video="a.mp4",
+              result={"n": np.int64(3), "f": np.float32(0.5), "p": tmp_path / "x", "o": object, "l": (1, None, 2)})
+    back = parse_job(job_to_toml(job), "j", "done").result
+    assert back == {"n": 3, "f": 0.5, "p": str(tmp_path / "x"), "o": str(object), "l": [1, 2]}

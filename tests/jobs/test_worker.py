@@ -123,6 +123,7 @@ def test_progress_file_is_never_torn_for_a_reader(project: Project) -> None:
             seen.append(data["done"])
             if data["done"] == data["total"]:
                 break
+            time.sleep(0.0005)
         print(json.dumps({{"reads": reads, "torn": torn, "seen": seen}}))
     """)
     read = subprocess.Popen([sys.executable, "-c", reader], stdout=subprocess.PIPE, text=True, env=cli_env())

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from xmem_tui.config import Settings, load_settings
+from xmem_tui.export.kinds import ExportError
 from xmem_tui.progress import Progress
 from xmem_tui.tui.service import ExportRequest, JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
 
@@ -20,7 +21,8 @@ class FakeService:
         self.calls: list[tuple] = []
         self.sources = [project / "source" / "dance.mp4", project / "source" / "phone_vfr.mp4"]
         self.rows: list[JobRow] = []
-        self.progress: Progress | None = None
+        self.progress_value: Progress | None = None
+        self.fail: dict[str, Exception] = {}
         self.worker_alive = False
 
     def list_sources(self) -> list[Path]:
@@ -38,7 +40,10 @@ class FakeService:
         return VideoDetail(summary=self.summarize(path), states=states,
                            objects=((1, "dancer", (128, 0, 0)), (2, "hat", (0, 128, 0))), keyframes=(0,),
                            review=(ReviewEntry(12, 2.5, ("object 1 area changed 40%",)),),
-                           timestamps_s=tuple(i / 25 for i in range(40)), progress=self.progress)
+                           timestamps_s=tuple(i / 25 for i in range(40)), progress=self.progress_value)
+
+    def progress(self, path: Path) -> Progress | None:
+        return self.progress_value
 
     def preview(self, path: Path, frame: int, width: int, height: int) -> np.ndarray:
         self.calls.append(("preview", path.name, frame))
@@ -52,9 +57,15 @@ class FakeService:
     def propagate(self, path: Path, frame: int, backward: bool = False, one_frame: bool = False,
                   clear_memory: bool = False) -> str:
         self.calls.append(("propagate", path.name, frame, backward, one_frame, clear_memory))
+        if "propagate" in self.fail:
+            raise self.fail["propagate"]
         self.rows.insert(0, JobRow(id=f"job{len(self.rows)}", kind="propagate", video=f"source/{path.name}",
                                    state="queued"))
         return self.rows[0].id
+
+    def validate_export(self, path: Path, request: ExportRequest) -> None:
+        if request.objects and request.objects not in ("1", "2", "1,2"):
+            raise ExportError(f"object {request.objects} is not in {path.name} (objects: 1, 2); fix the objects field.")
 
     def export(self, path: Path, request: ExportRequest) -> str:
         self.calls.append(("export", path.name, request.params()))

@@ -16,7 +16,7 @@ from xmem_tui.tui.widgets.timeline import Timeline, bucket_states
 SIZE = (80, 24)
 
 
-async def settle(pilot, app) -> None:  # noqa: ANN001
+async def settle(pilot, app) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -30,10 +30,11 @@ async def test_sources_table_lists_every_source(settings, fake) -> None:
         assert isinstance(screen, DashboardScreen)
         table = screen.query_one("#sources")
         assert table.row_count == 2
-        assert [str(c) for c in table.get_row_at(1)][:3] == ["phone_vfr.mp4", "1920x1080", "29.97 VFR"]
+        assert [str(c) for c in table.get_row_at(1)][:3] == ["phone_vfr.mp4", "29.97 VFR", "40"]
+        assert "greenscreen" in str(table.get_row_at(0)[-1]) and "passed" in str(table.get_row_at(0)[-1])
         await pilot.press("down")
         await settle(pilot, app)
-        assert "phone_vfr.mp4: 40 frames" in str(screen.query_one("#source-info").render())
+        assert "1920x1080, 12.0s, 40 frames" in str(screen.query_one("#source-info").render())
 
 
 async def test_open_video_move_frames_and_propagate(settings, fake) -> None:
@@ -107,7 +108,7 @@ async def test_annotate_cancel_and_review_entry(settings, fake) -> None:
 
 
 async def test_live_progress_panel(settings, fake) -> None:
-    fake.progress = Progress(done=30, total=60, frame=31, fps=12.5, eta_s=2.4, message="propagating forward",
+    fake.progress_value = Progress(done=30, total=60, frame=31, fps=12.5, eta_s=2.4, message="propagating forward",
                              stats={"working_mem": 420, "long_term_mem": 128, "engine": "XMem", "state": "running",
                                     "gpu_mem_used": 2 << 30, "gpu_mem_peak": 3 << 30, "gpu_mem_total": 80 << 30})
     app = make_app(settings, fake)
@@ -117,7 +118,7 @@ async def test_live_progress_panel(settings, fake) -> None:
         await settle(pilot, app)
         text = str(app.screen.query_one(PropagationPanel).render())
         assert "30/60" in text and "12.5 frames/s" in text and "ETA 00:02" in text
-        assert "work 420 long 128" in text and "GPU 2.0 GiB used / 3.0 GiB peak / 80.0 GiB" in text
+        assert "work 420, long-term 128" in text and "GPU 2.0 GiB used / 3.0 GiB peak / 80.0 GiB" in text
         assert "engine: XMem" in text
 
 
@@ -215,3 +216,70 @@ def test_bucket_states_keeps_the_most_important_state() -> None:
     assert bucket_states(states, 3) == ["user", "stale", ""]
     assert bucket_states(states, 6) == states
     assert bucket_states([], 4) == []
+
+
+async def test_export_dialog_refuses_an_invalid_request(settings, fake) -> None:
+    app = make_app(settings, fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("e")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#objects").value = "7"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        await dialog.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is dialog, "an invalid request must keep the dialog open"
+        assert "object 7 is not in dance.mp4" in str(dialog.query_one("#export-error").render())
+        assert not [c for c in fake.calls if c[0] == "export"]
+        dialog.query_one("#objects").value = "2"
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        await dialog.workers.wait_for_complete()
+        await settle(pilot, app)
+        assert [c for c in fake.calls if c[0] == "export"] == [("export", "dance.mp4", {"kind": "greenscreen",
+                                                                                      "objects": "2"})]
+
+
+async def test_service_errors_are_notified_with_their_reason(settings, fake) -> None:
+    from xmem_tui.errors import WorkspaceError
+
+    fake.fail["propagate"] = WorkspaceError("dance.mp4 is being propagated by pid 99; wait or cancel it (x).")
+    app = make_app(settings, fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        await pilot.press("f")
+        await settle(pilot, app)
+        await pilot.press("f")
+        await settle(pilot, app)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert [n.message for n in errors] == ["dance.mp4 is being propagated by pid 99; wait or cancel it (x)."], \
+            "the reason is shown once (the same error again within seconds is not repeated)"
+
+
+async def test_screen_task_errors_are_notified(settings, fake) -> None:
+    def broken(path, frame, width, height):
+        raise RuntimeError("decoder exploded")
+
+    fake.preview = broken
+    app = make_app(settings, fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        await settle(pilot, app)
+        messages = [n.message for n in app._notifications if n.severity == "error"]
+        assert messages == ["RuntimeError: decoder exploded"]
+
+
+async def test_engine_label_reaches_the_panels(settings, fake) -> None:
+    app = make_app(settings, fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        assert "engine: weight-free (optical flow)" in str(app.screen.query_one(PropagationPanel).render())
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert "engine: weight-free (optical flow)" in str(app.screen.query_one(PropagationPanel).render())

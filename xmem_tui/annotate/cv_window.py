@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -60,7 +61,8 @@ class CvWindow:
         self.decoder = KeyDecoder()
         self.draw_times: list[float] = []
         self._error: BaseException | None = None
-        self._buttons = {}
+        self._busy = False
+        self._buttons: dict[int, tuple[str, str]] = {}
 
     def run(self) -> None:
         """Open the window, run the event loop, save and close (also on errors)."""
@@ -75,11 +77,7 @@ class CvWindow:
             cv2.setMouseCallback(self.title, self._on_mouse)
             if ctl.count > 1:
                 cv2.createTrackbar(TRACKBAR, self.title, ctl.frame, ctl.count - 1, self._on_trackbar)
-            self._draw()
-            cv2.waitKeyEx(1)
-            problem = ctl.segmenters.warm_up()
-            if problem:
-                ctl.say(problem)
+            ctl.pending = ("loading segmenters", lambda: ctl.say(ctl.segmenters.warm_up() or ""))
             self._loop()
         finally:
             ctl.close()
@@ -104,8 +102,7 @@ class CvWindow:
                 self._draw()
                 last_draw = now
             if ctl.pending is not None:
-                cv2.waitKeyEx(1)  # let the busy HUD reach the screen before the slow work
-                ctl.run_pending()
+                self._run_pending()
                 continue
             if ctl.count > 1 and trackbar != ctl.frame:
                 trackbar = ctl.frame
@@ -121,6 +118,42 @@ class CvWindow:
                     log.info("window closed")
                     break
 
+    def _run_pending(self) -> None:
+        """Run the controller's slow work on a helper thread while this thread keeps pumping events.
+
+        Qt's ``waitKeyEx`` keeps only the last key of the events it processes in one call, so a loop
+        blocked for seconds (GrabCut, loading f-BRS) would drop all but one key typed meanwhile. Pumping
+        every few milliseconds keeps each key; they are replayed in order when the work is done. Mouse
+        input is ignored meanwhile (the HUD says the window is busy). The helper thread touches no highgui.
+        """
+        import cv2
+
+        keys: list[int] = []
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.ctl.run_pending()
+            except BaseException as exc:  # re-raised on this thread
+                failure.append(exc)
+
+        self._busy = True
+        helper = threading.Thread(target=work, name="annotate-work", daemon=True)
+        helper.start()
+        try:
+            while helper.is_alive():
+                code = cv2.waitKeyEx(10)
+                if code != -1:
+                    keys.append(code)
+            helper.join()
+        finally:
+            self._busy = False
+        if failure:
+            raise failure[0]
+        self.ctl.dirty = True
+        for code in keys:
+            self.ctl.key(self.decoder.feed(code))
+
     def _draw(self) -> None:
         import cv2
 
@@ -134,6 +167,8 @@ class CvWindow:
     def _on_mouse(self, event: int, x: int, y: int, flags: int, _param: object) -> None:
         import cv2
 
+        if self._busy:
+            return
         try:
             ctl = self.ctl
             if not flags & cv2.EVENT_FLAG_SHIFTKEY:
@@ -151,6 +186,8 @@ class CvWindow:
             self._error = exc
 
     def _on_trackbar(self, position: int) -> None:
+        if self._busy:
+            return
         try:
             self.ctl.seek(position)
         except UserError as exc:

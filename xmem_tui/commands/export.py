@@ -25,7 +25,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=_KINDS, default=None, help="what to export (default: [export] kind)")
     parser.add_argument("--objects", default=None, help="object numbers, e.g. 1,2 (default: all)")
     parser.add_argument("--preset", choices=("premiere", "resolve", "capcut"), default=None,
-                        help="editor preset: picks kind, codec and finishing")
+                        help="editor preset: premiere = ProRes 4444 alpha MOV + AAC; resolve = ProRes 4444 "
+                             "alpha MOV + PCM audio; capcut = green screen H.264 MP4 + AAC (flags override it)")
     parser.add_argument("--out", type=Path, default=None, help="output file (a folder for PNG sequences)")
     parser.add_argument("--codec", choices=_CODECS, default=None, help="storage codec (default: the kind's first)")
     parser.add_argument("--crf", type=int, default=None, help="quality for H.264/H.265/VP9 (lower = better)")
@@ -40,7 +41,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-despill", dest="despill", action="store_false", default=None,
                         help="keep green spill on greenscreen edges")
     parser.add_argument("--audio", default=None, help="auto, copy, none, aac, libopus or pcm_s16le")
-    parser.add_argument("--device", default=None, help="compositing device: cpu, cuda, auto")
+    parser.add_argument("--device", default=None, help="compositing device: cpu, cuda, auto "
+                                                        "(default: processing.device)")
     parser.add_argument("--aspect", default=None, help="reframe aspect W:H (default 9:16)")
     parser.add_argument("--size", default=None, help="reframe output size WxH (default 1080x1920)")
     parser.add_argument("--queue", action="store_true", help="submit to the job queue instead of running here")

@@ -1,4 +1,4 @@
-"""``xmem-tui jobs [list|show ID|cancel ID|retry ID|clean|submit KIND VIDEO]``: the job queue from a shell.
+"""``xmem-tui jobs [list|show ID|log ID|cancel ID|retry ID|clean|submit KIND VIDEO]``: the queue from a shell.
 
 Everything here only reads and moves files under ``jobs/``, so it works while a detached worker runs
 (or while none does). ``--json`` prints machine-readable output for scripts.
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from xmem_tui.jobs.queue import JobQueue
 
 NAME = "jobs"
-HELP = "list, show, cancel, retry, clean or submit background jobs"
-ACTIONS = ("list", "show", "cancel", "retry", "clean", "submit")
+HELP = "list, show, log, cancel, retry, clean or submit background jobs"
+ACTIONS = ("list", "show", "log", "cancel", "retry", "clean", "submit")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -31,7 +31,7 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", nargs="?", choices=ACTIONS, default="list", help="what to do (default: list)")
     parser.add_argument("args", nargs="*", metavar="ARG",
-                        help="job id (show/cancel/retry; a unique prefix or the random suffix is enough), "
+                        help="job id (show/log/cancel/retry; a unique prefix or the random suffix is enough), "
                              "or KIND VIDEO for submit")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--older-than", metavar="AGE", default=None,
@@ -46,13 +46,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     queue = JobQueue.for_settings(settings)
     action = args.action
-    needs_id = action in ("show", "cancel", "retry")
+    needs_id = action in ("show", "log", "cancel", "retry")
     if needs_id and len(args.args) != 1:
         raise JobError(f"`xmem-tui jobs {action}` needs one job id; list ids with `xmem-tui jobs list`.")
     if action == "list":
         return _list(queue, settings, args.json)
     if action == "show":
         return _show(queue, args.args[0], args.json)
+    if action == "log":
+        job = queue.get(args.args[0])
+        path = queue.log_path(job.id)
+        print(path.read_text(encoding="utf-8", errors="replace") if path.exists() else f"(no log yet: {path})",
+              end="" if path.exists() else "\n")
+        return 0
     if action == "cancel":
         job = queue.cancel(args.args[0])
         _emit(args.json, job, f"cancel {'requested for running' if job.state == 'running' else 'done for'} "

@@ -38,16 +38,13 @@ def is_green(color: Sequence[int]) -> bool:
     return g > max(r, b)
 
 
-def despill_numpy(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Limit green to max(red, blue) where the matte is partial; returns a new array only if needed."""
-    band = (alpha > 0) & (alpha < 255)
-    if not band.any():
-        return frame
-    out = frame.copy()
-    px = out[band]
-    px[:, 1] = np.minimum(px[:, 1], np.maximum(px[:, 0], px[:, 2]))
-    out[band] = px
-    return out
+def nonzero_flat(mask: np.ndarray) -> np.ndarray:
+    """Flat indices of the non-zero pixels of a uint8 (H, W) mask (OpenCV's SIMD scan: ~4x numpy's)."""
+    points = cv2.findNonZero(mask)
+    if points is None:
+        return np.empty(0, np.intp)
+    points = points.reshape(-1, 2)
+    return points[:, 1].astype(np.intp) * mask.shape[1] + points[:, 0]
 
 
 def rgba(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -56,24 +53,44 @@ def rgba(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 class CpuCompositor:
-    """OpenCV's vectorised blend (uses every core) plus numpy for the integer steps."""
+    """OpenCV/numpy; blends only the pixels that need it.
+
+    Most of a matte is exactly 0 or 255, where the formulas give the background or the source unchanged,
+    so those pixels are copied (OpenCV's masked copy uses every core) and the float arithmetic runs on the
+    partial band alone: several times less work per 1080p frame than blending everything, same result.
+    """
 
     name = "cpu"
 
     def greenscreen(self, frame: np.ndarray, alpha: np.ndarray, background: np.ndarray,
                     despill: bool) -> np.ndarray:
-        fg = despill_numpy(frame, alpha) if despill else frame
-        w_fg = alpha.astype(np.float32) * np.float32(1.0 / 255.0)
-        w_bg = np.float32(1.0) - w_fg
-        return cv2.blendLinear(fg, background, w_fg, w_bg)
+        out = background.copy()
+        cv2.copyTo(frame, cv2.compare(alpha, 255, cv2.CMP_EQ), out)
+        band = nonzero_flat(cv2.inRange(alpha, 1, 254))
+        if band.size:
+            fg = frame.reshape(-1, 3)[band]
+            if despill:
+                fg[:, 1] = np.minimum(fg[:, 1], np.maximum(fg[:, 0], fg[:, 2]))
+            w = (alpha.reshape(-1)[band].astype(np.float32) * np.float32(1.0 / 255.0))[:, None]
+            bg = background.reshape(-1, 3)[band].astype(np.float32)
+            mixed = fg.astype(np.float32) * w + bg * (np.float32(1.0) - w)
+            out.reshape(-1, 3)[band] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        return out
 
     def overlay(self, frame: np.ndarray, alphas: np.ndarray, colors: Sequence[tuple[int, int, int]],
                 opacity: float) -> np.ndarray:
-        out = frame.astype(np.float32)
+        out = frame.copy()
+        if not len(alphas):
+            return out
+        touched = nonzero_flat(alphas[0] if len(alphas) == 1 else np.bitwise_or.reduce(alphas, axis=0))
+        if not touched.size:
+            return out
+        px = frame.reshape(-1, 3)[touched].astype(np.float32)
         for alpha, color in zip(alphas, colors, strict=True):
-            w = (alpha.astype(np.float32) * np.float32(opacity / 255.0))[..., None]
-            out = out * (np.float32(1.0) - w) + np.asarray(color, dtype=np.float32) * w
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+            w = (alpha.reshape(-1)[touched].astype(np.float32) * np.float32(opacity / 255.0))[:, None]
+            px = px * (np.float32(1.0) - w) + np.asarray(color, dtype=np.float32) * w
+        out.reshape(-1, 3)[touched] = np.clip(np.rint(px), 0, 255).astype(np.uint8)
+        return out
 
 
 class TorchCompositor:

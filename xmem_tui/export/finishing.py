@@ -94,9 +94,8 @@ def guided_upsample(matte: np.ndarray, guide: np.ndarray, radius: int = GUIDED_R
     """
     big_h, big_w = guide.shape[:2]
     luma_full = cv2.cvtColor(guide, cv2.COLOR_RGB2GRAY) if guide.ndim == 3 else guide
-    luma_full = luma_full.astype(np.float32) * (1.0 / 255.0)
     h, w = matte.shape
-    luma = cv2.resize(luma_full, (w, h), interpolation=cv2.INTER_AREA)
+    luma = cv2.resize(luma_full, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
     p = matte.astype(np.float32) * (1.0 / 255.0)
     mean_i = _box(luma, radius)
     mean_p = _box(p, radius)
@@ -104,10 +103,13 @@ def guided_upsample(matte: np.ndarray, guide: np.ndarray, radius: int = GUIDED_R
     var_i = _box(luma * luma, radius) - mean_i * mean_i
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
+    # q = a*I + b with I = L/255; in 0..255 units: q*255 = a*L + 255*b, so the full-size pass is one
+    # multiply-add on the 8-bit luma (converted once) and no per-pixel rescaling.
     mean_a = cv2.resize(_box(a, radius), (big_w, big_h), interpolation=cv2.INTER_LINEAR)
-    mean_b = cv2.resize(_box(b, radius), (big_w, big_h), interpolation=cv2.INTER_LINEAR)
-    q = mean_a * luma_full + mean_b
-    return np.clip(q * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    mean_b = cv2.resize(_box(b, radius) * 255.0 + 0.5, (big_w, big_h), interpolation=cv2.INTER_LINEAR)
+    q = cv2.multiply(mean_a, luma_full, dtype=cv2.CV_32F)
+    cv2.add(q, mean_b, dst=q)
+    return np.clip(q, 0, 255, out=q).astype(np.uint8)
 
 
 def finish(matte: np.ndarray, shape: tuple[int, int], opts: FinishOptions, guide: np.ndarray | None = None

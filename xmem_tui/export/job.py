@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,11 @@ class MaskSet:
 
 
 def run_export(params: dict[str, Any], settings: Any, video: Path,
-               cancelled: Callable[[], bool] = lambda: False) -> Iterator[Progress]:
+               cancelled: Callable[[], bool] = lambda: False) -> Generator[Progress, None, dict[str, Any]]:
     """Export ``video``'s masks as ``params`` say (see :mod:`xmem_tui.export.options`); yields progress.
+
+    Returns (as the generator's value, which the job runner stores as the job result) the outputs, the
+    report path and the count of frames without masks, or ``{"cancelled": True, ...}``.
 
     Raises:
         ExportError: invalid parameters; SelfCheckFailed: the written file does not match the source.
@@ -60,7 +63,7 @@ def run_export(params: dict[str, Any], settings: Any, video: Path,
     opts = resolve(params, settings)
     ws = Workspace.for_video(settings, Path(video))
     masks = MaskSet(ws, ws.shape, ws.frame_count, {k: tuple(o.color) for k, o in ws.objects.items()})
-    yield from export_video(opts, settings, Path(video), masks, cancelled)
+    return (yield from export_video(opts, settings, Path(video), masks, cancelled))
 
 
 def _parse_color(text: str) -> tuple[int, int, int] | None:
@@ -121,7 +124,7 @@ def _crop_plan(opts: ExportOptions, masks: MaskSet, objects: list[int], display:
 
 
 def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet,
-                 cancelled: Callable[[], bool] = lambda: False) -> Iterator[Progress]:
+                 cancelled: Callable[[], bool] = lambda: False) -> Generator[Progress, None, dict[str, Any]]:
     """Run one export against ``masks``; see :func:`run_export`."""
     started = time.time()
     k, codec = opts.kind, opts.codec
@@ -133,6 +136,9 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     display = k.display or codec.sequence  # image sequences have no display matrix: write them upright
     rot_k = 0 if display else (-rotation // 90) % 4
     out_size = upright if display else coded
+    if codec.pix_fmt.endswith("420p") and (out_size[0] % 2 or out_size[1] % 2) and k.name != "reframe":
+        raise ExportError(f"{video}: {out_size[0]}x{out_size[1]} has an odd side, which {codec.name} (4:2:0) "
+                          "cannot store; use --kind alpha --codec prores4444 or png, or --kind mask --codec ffv1.")
     finals = output_paths(opts, settings, video.stem, objects)
     temps = [temporary(p) for p in finals]
     merge = not (k.per_object or opts.per_object)
@@ -158,8 +164,8 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
         else:
             sinks.append(VideoSink(temp, codec, k.input_format, codec.options(opts.crf, opts.speed),
                                    time_base=time_base, rotation=0 if display else rotation,
-                                   color=ColorTags.of_frame(frame), rate_hint=rate, audio_from=video,
-                                   audio=opts.audio))
+                                   color=ColorTags.of_frame(frame), rate_hint=rate,
+                                   audio_from=None if video.is_dir() else video, audio=opts.audio))
     pipeline = ExportPipeline(video, stage, sinks, masks.count, k.name)
     run = pipeline.run()
     completed, done = False, 0
@@ -178,9 +184,14 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
                 _remove(temp)
     if not completed:
         yield Progress(done=done, total=masks.count, message="export cancelled")
-        return
+        return {"cancelled": True, "done": done, "total": masks.count}
     yield Progress(done=masks.count, total=masks.count, message="self-checking")
-    report = _check(opts, pipeline, video, temps, finals, masks, mattes.missing, out_size, started)
+    try:
+        report = _check(opts, pipeline, video, temps, finals, masks, mattes.missing, out_size, started)
+    except BaseException:
+        for temp in temps:
+            _remove(temp)
+        raise
     for final in finals:
         atomic_write_json(report_path(final), report)
     if report["problems"]:
@@ -191,9 +202,10 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     for temp, final in zip(temps, finals, strict=True):
         _remove(final)
         os.replace(temp, final)
-    yield Progress(done=masks.count, total=masks.count, message="self-check passed",
-                   stats={"outputs": [str(p) for p in finals], "report": str(report_path(finals[0])),
-                          "missing_masks": len(mattes.missing)})
+    result = {"outputs": [str(p) for p in finals], "report": str(report_path(finals[0])),
+              "missing_masks": len(mattes.missing), "done": masks.count, "total": masks.count, "complete": True}
+    yield Progress(done=masks.count, total=masks.count, message="self-check passed", stats=result)
+    return result
 
 
 def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: list[Path], finals: list[Path],
@@ -204,7 +216,7 @@ def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: li
     problems: list[str] = []
     warnings: list[str] = []
     outputs = []
-    expect_audio = opts.audio != "none"
+    expect_audio = opts.audio != "none" and not video.is_dir()
     for temp, final in zip(temps, finals, strict=True):
         if opts.codec.sequence:
             result = check_sequence(temp, timeline, out_size)

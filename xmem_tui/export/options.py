@@ -3,8 +3,8 @@
 Parameters (all optional except where noted): ``kind``, ``objects`` (list or "1,2"), ``preset``, ``out``,
 ``codec``, ``crf``, ``speed`` (x264/x265 preset), ``background`` (#RRGGBB or an image path),
 ``per_object`` (mask kind: one file per object), ``upscale``, ``median``, ``feather``, ``choke``,
-``temporal``, ``despill``, ``device`` (cpu, cuda, auto), ``audio`` (auto, copy, none, aac, libopus,
-pcm_s16le), ``opacity`` (overlay), ``aspect``/``size``/``smooth`` (reframe).
+``temporal``, ``despill``, ``device`` (cpu, cuda, auto; default: ``processing.device``), ``audio``
+(auto, copy, none, aac, libopus, pcm_s16le), ``opacity`` (overlay), ``aspect``/``size``/``smooth`` (reframe).
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def resolve(params: dict[str, Any], settings: Any) -> ExportOptions:
         kind=k, codec=codec, objects=parse_objects(merged.get("objects")), out=out, crf=crf,
         speed=str(merged.get("speed", "medium")), background=str(merged["background"]),
         per_object=bool(merged.get("per_object", False)) and k.name == "mask",
-        finish=FinishOptions.build(settings.export, merged), device=str(merged.get("device", "cpu")),
+        finish=FinishOptions.build(settings.export, merged),
+        device=str(merged.get("device", settings.processing.device)),
         audio=audio, opacity=opacity, aspect=aspect, size=size, smooth=float(merged.get("smooth", DEFAULT_SMOOTH)),
         preset=chosen)
 

@@ -49,7 +49,17 @@ class SourceTimeline:
 
 
 def first_frame(path: Path) -> tuple[av.VideoFrame, Fraction, Fraction | None]:
-    """The first decoded frame of ``path``, its stream time base and average rate (for sizes and tags)."""
+    """The first decoded frame of ``path``, its stream time base and average rate (for sizes and tags).
+
+    An image folder is a video at the probe's nominal rate (its frames have no times of their own).
+    """
+    if Path(path).is_dir():
+        from xmem_tui.media.frames import open_frames
+
+        with open_frames(Path(path)) as reader:
+            frame = av.VideoFrame.from_ndarray(reader.get(0), format="rgb24")
+            time_base = reader.info.time_base
+        return frame, time_base, 1 / time_base
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
@@ -96,6 +106,9 @@ class ExportPipeline:
         return False
 
     def _decode(self, out: queue.Queue[Any]) -> None:
+        if self.source.is_dir():
+            self._read_images(out)
+            return
         try:
             with av.open(str(self.source)) as container:
                 stream = container.streams.video[0]
@@ -126,6 +139,29 @@ class ExportPipeline:
         finally:
             self._put(out, _END)
 
+    def _read_images(self, out: queue.Queue[Any]) -> None:
+        """An image folder: frame i is shown at pts i in the probe's time base, for one tick."""
+        from xmem_tui.media.frames import open_frames
+
+        try:
+            with open_frames(self.source, cache_bytes=0) as reader:
+                timeline = SourceTimeline(time_base=reader.info.time_base, color=ColorTags())
+                self.timeline = timeline
+                for index, image in reader.iter():
+                    if self._stop.is_set():
+                        return
+                    if not timeline.pts:
+                        timeline.coded_size = (image.shape[1], image.shape[0])
+                    pts = int(reader.info.pts[index])
+                    timeline.pts.append(pts)
+                    timeline.durations.append(1)
+                    if not self._put(out, (index, pts, 1, image if self.stage.needs_pixels else None)):
+                        return
+        except BaseException as exc:  # handed to the caller's thread
+            self._errors.append(exc)
+        finally:
+            self._put(out, _END)
+
     def _composite(self, inp: queue.Queue[Any], out: queue.Queue[Any]) -> None:
         try:
             while not self._stop.is_set():
@@ -137,7 +173,8 @@ class ExportPipeline:
                     mattes = self.stage.mattes.get(index)
                 else:
                     mattes = np.zeros((self.stage.mattes.channels, *self._matte_shape()), np.uint8)
-                images = self.stage.render(pixels, mattes, index)
+                images = [sink.prepare(image)
+                          for sink, image in zip(self.sinks, self.stage.render(pixels, mattes, index), strict=True)]
                 if not self._put(out, (index, pts, duration, images)):
                     return
         except BaseException as exc:

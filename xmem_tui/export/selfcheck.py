@@ -74,7 +74,9 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
         problems.append(f"frame {i} at {float(pts[i] * out_tb):.6f}s, source {float(src.pts[i] * src.time_base):.6f}s "
                         f"({len(mismatches)} frames differ)")
     tick = max(out_tb, src.time_base)
-    if pts and src.pts:
+    if pts and src.pts and not src.durations[-1]:
+        report["duration"] = {"source_s": None, "note": "the source does not say how long its last frame lasts"}
+    elif pts and src.pts:
         src_end = (src.pts[-1] + src.durations[-1]) * src.time_base
         out_end = (pts[-1] + durations[-1]) * out_tb
         report["duration"] = {"source_s": float(src_end - src.pts[0] * src.time_base),
@@ -87,17 +89,20 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
         problems.append(f"display rotation {got_rotation} != expected {rotation}")
     if first is not None and src.color is not None:
         report["color"] = {"source": src.color.to_json(), "output": ColorTags.of_frame(first).to_json()}
-        problems += _color_problems(src.color, ColorTags.of_frame(first))
+        problems += _color_problems(src.color, ColorTags.of_frame(first), gray=first.format.name == "gray")
     report["audio"] = _audio_report(out, source, src, pts[0] * out_tb if pts else Fraction(0), expect_audio,
                                     has_audio, tick, problems)
     report["problems"] = problems
     return report
 
 
-def _color_problems(src: ColorTags, out: ColorTags) -> list[str]:
-    """Tags the source specifies must be kept (unspecified ones may be filled in by the encoder)."""
+def _color_problems(src: ColorTags, out: ColorTags, gray: bool) -> list[str]:
+    """Tags the source specifies must be kept (unspecified ones may be filled in by the encoder); a grey
+    matte is always full range, so its range is not compared."""
     problems = []
     for name, unspecified in (("primaries", 2), ("trc", 2), ("space", 2), ("range", 0)):
+        if gray and name == "range":
+            continue
         want, got = getattr(src, name), getattr(out, name)
         if want != unspecified and want != got:
             problems.append(f"colour {name} {got} != source {want}")

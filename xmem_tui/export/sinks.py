@@ -5,21 +5,26 @@ Sinks write to the temporary path the job gives them; the job renames the result
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import av
 import cv2
 import numpy as np
 
 from xmem_tui.export.kinds import Codec
-from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec
+from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec, to_frame
 
 
 class Sink(Protocol):
     path: Path
 
-    def write(self, image: np.ndarray, pts: int, duration: int | None) -> None: ...
+    def prepare(self, image: np.ndarray) -> Any:
+        """Turn a composited image into what ``write`` takes (runs on the compositing thread)."""
+
+    def write(self, prepared: Any, pts: int, duration: int | None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -37,21 +42,29 @@ class VideoSink:
         self._audio_from = audio_from
         self._audio = audio
         self.encoder: VideoEncoder | None = None
+        self.spec: VideoSpec | None = None
 
-    def _open(self, image: np.ndarray) -> VideoEncoder:
+    def _spec(self, image: np.ndarray) -> VideoSpec:
         codec, input_format, options, time_base, rotation, color, rate_hint = self._args
         pix_fmt = codec.pix_fmt
         if codec.encoder == "ffv1" and input_format != "gray":
             pix_fmt = "yuv444p"
-        spec = VideoSpec(codec=codec.encoder, pix_fmt=pix_fmt, width=image.shape[1], height=image.shape[0],
+        if pix_fmt == "gray" and color is not None:
+            color = dataclasses.replace(color, range=2)  # a matte is full range (0 and 255), whatever the source
+        return VideoSpec(codec=codec.encoder, pix_fmt=pix_fmt, width=image.shape[1], height=image.shape[0],
                          time_base=time_base, input_format=input_format, options=options, rotation=rotation,
                          color=color, rate_hint=rate_hint, codec_tag=codec.codec_tag)
-        return VideoEncoder(self.path, spec, audio_from=self._audio_from, audio=self._audio)
 
-    def write(self, image: np.ndarray, pts: int, duration: int | None) -> None:
+    def prepare(self, image: np.ndarray) -> av.VideoFrame:
+        if self.spec is None:
+            self.spec = self._spec(image)
+        return to_frame(self.spec, image)
+
+    def write(self, prepared: av.VideoFrame, pts: int, duration: int | None) -> None:
         if self.encoder is None:
-            self.encoder = self._open(image)
-        self.encoder.write(image, pts, duration)
+            assert self.spec is not None, "prepare() comes first"
+            self.encoder = VideoEncoder(self.path, self.spec, audio_from=self._audio_from, audio=self._audio)
+        self.encoder.write_frame(prepared, pts, duration)
 
     def close(self) -> None:
         if self.encoder is not None:
@@ -75,6 +88,9 @@ class PngSink:
         self.count = 0
         path.mkdir(parents=True, exist_ok=True)
         self.audio_mode: str | None = None
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        return image
 
     def write(self, image: np.ndarray, pts: int, duration: int | None) -> None:
         target = self.path / f"{self.count:05d}.png"

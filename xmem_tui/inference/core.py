@@ -85,7 +85,11 @@ class InferenceCore:
         self.t = -1
         self.last_mem_t = 0
         self.last_deep_t = -self.deep_update_every
-        device = next(self.network.parameters()).device
+        first = self.network.key_encoder.conv1.weight
+        device = first.device
+        # follow the network's layout (channels_last is faster for the CPU/CUDA convolution kernels)
+        self._memory_format = (torch.channels_last if first.is_contiguous(memory_format=torch.channels_last)
+                               else torch.contiguous_format)
         sparse = device.type == "cpu" if self.sparse_readout is None else self.sparse_readout
         self.memory = MemoryManager(self.config, sparse_readout=sparse)
         self.hidden: Tensor | None = None
@@ -127,7 +131,7 @@ class InferenceCore:
         """
         self.t += 1
         image, pad = pad_to_multiple(image)
-        image = image.unsqueeze(0)
+        image = image.unsqueeze(0).contiguous(memory_format=self._memory_format)
         is_mem = (self.t - self.last_mem_t >= self.mem_every or mask is not None) and not end
         segment = self.t > 0 and (valid_labels is None or len(self.all_labels) != len(valid_labels))
         deep = ((self.deep_sync and is_mem) or (not self.deep_sync and self.t - self.last_deep_t >=

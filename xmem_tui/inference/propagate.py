@@ -7,7 +7,7 @@ cancelling and displaying; the loop itself owns correctness on disk:
 * every user-annotated frame it reaches is given to the engine as input (the official demo's
   behaviour) and is never overwritten; with ``until_keyframe`` the run stops just before the next one;
 * each propagated frame's index and soft masks are written atomically as soon as they exist, tagged
-  with the run id, so a crash loses at most the frame in flight and :func:`resume_point` can find
+  with the run id, so a crash loses at most the two frames in flight and :func:`resume_point` can find
   where the run got to (a resumed run re-primes the engine with the run's start frame and the user
   frames it passed, then continues after the last written frame: no frame lost, none written twice);
 * progress is published, throttled, to ``ws.progress_path`` for other processes, ending with the final

@@ -40,11 +40,12 @@ def image_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
 def load_xmem(path: str | PathLike[str], device: torch.device | str) -> XMem:
     """Load ``XMem.pth`` safely (weights_only), move it to ``device`` in eval mode.
 
-    On CUDA the weights are converted to channels_last, which cuDNN runs faster for these convolutions.
+    On CPU and CUDA the weights are converted to channels_last: oneDNN and cuDNN run these convolutions
+    (and the stem's max pooling) faster in that layout; the core then feeds channels_last images.
     """
     device = torch.device(device)
     net = XMem.from_checkpoint(path, map_location="cpu").to(device).eval()
-    if device.type == "cuda":
+    if device.type in ("cpu", "cuda"):
         net = net.to(memory_format=torch.channels_last)
     return net
 

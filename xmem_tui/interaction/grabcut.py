@@ -17,6 +17,7 @@ import numpy as np
 from xmem_tui.interaction.base import NO_SCRIBBLE
 
 NAME = "GrabCut (weight-free)"
+_MAX_PIXELS = 90_000  # GrabCut runs on at most this many pixels (the region is shrunk, then upsampled)
 
 
 def _run_grabcut(image: np.ndarray, seeds: np.ndarray, iterations: int) -> np.ndarray:
@@ -30,15 +31,27 @@ def _run_grabcut(image: np.ndarray, seeds: np.ndarray, iterations: int) -> np.nd
     y0, y1 = max(0, ys.min() - 8), min(h, ys.max() + 9)
     x0, x1 = max(0, xs.min() - 8), min(w, xs.max() + 9)
     gc = np.ascontiguousarray(seeds[y0:y1, x0:x1])
-    has_bg = ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any()
-    if has_bg:
-        bgr = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2BGR)
+    roi_h, roi_w = gc.shape
+    scale = min(1.0, (_MAX_PIXELS / (roi_h * roi_w)) ** 0.5)  # GrabCut is O(pixels): cap the work
+    rgb = np.ascontiguousarray(image[y0:y1, x0:x1])
+    if scale < 1.0:
+        size = (max(1, round(roi_w * scale)), max(1, round(roi_h * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
+    if ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
             cv2.grabCut(bgr, gc, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
         except cv2.error:  # degenerate seeds (e.g. too few distinct colours): keep the seeds as they are
             pass
-    out[y0:y1, x0:x1] = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+    fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
+    if scale < 1.0:
+        fg = cv2.resize(fg, (roi_w, roi_h), interpolation=cv2.INTER_NEAREST)
+    out[y0:y1, x0:x1] = fg.astype(bool)
+    sure = seeds == cv2.GC_FGD
+    out[sure] = True
+    out[seeds == cv2.GC_BGD] = False
     return out
 
 
@@ -58,6 +71,13 @@ def _keep_connected(region: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     keep = np.unique(comp[anchors & region])
     keep = keep[keep > 0]
     return np.isin(comp, keep)
+
+
+def _touched(region: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """The connected components of ``region`` that contain at least one ``marks`` pixel."""
+    if not (region & marks).any():
+        return np.zeros_like(region)
+    return _keep_connected(region, marks)
 
 
 @dataclass
@@ -117,9 +137,6 @@ class GrabCutClickSegmenter:
         region = np.zeros((h, w), dtype=np.uint8)
         for c in positives:
             cv2.circle(region, (c.x, c.y), reach, 1, -1)
-        if self._prob is not None and (self._prob > 0.5).any():
-            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach // 2 * 2 + 1, reach // 2 * 2 + 1))
-            region |= cv2.dilate((self._prob > 0.5).astype(np.uint8), grow)
         seeds = np.where(region > 0, cv2.GC_PR_BGD, cv2.GC_BGD).astype(np.uint8)
         if self._prob is not None:
             seeds[(self._prob > 0.5) & (region > 0)] = cv2.GC_PR_FGD
@@ -151,7 +168,7 @@ class GrabCutScribbleSegmenter:
     name = NAME
     weight_free = True
 
-    def __init__(self, band: float = 0.15, iterations: int = 4) -> None:
+    def __init__(self, band: float = 0.25, iterations: int = 4) -> None:
         self.band, self.iterations = band, iterations
 
     def interact(self, image: np.ndarray, prev_mask: np.ndarray, scribbles: np.ndarray,
@@ -171,14 +188,14 @@ class GrabCutScribbleSegmenter:
             if not own.any() and not (against & prev).any():
                 out[k - 1] = prev.astype(np.float32)  # untouched by this interaction
                 continue
+            trusted = prev & ~_touched(prev, against)  # a part scribbled "not this object" is only a guess
             near = cv2.dilate((prev | own).astype(np.uint8), kernel) > 0
             seeds = np.where(near, cv2.GC_PR_BGD, cv2.GC_BGD).astype(np.uint8)
-            seeds[prev & near] = cv2.GC_PR_FGD
+            seeds[trusted] = cv2.GC_PR_FGD
             seeds[against] = cv2.GC_BGD
             seeds[own] = cv2.GC_FGD
             fg = _run_grabcut(image, seeds, self.iterations)
-            if own.any():
-                fg = _keep_connected(fg, own) | _keep_connected(fg, prev & fg)
+            fg = _keep_connected(fg, own | (trusted & fg))
             prob = _soften(fg, sigma)
             prob[own] = 1.0
             prob[against] = 0.0

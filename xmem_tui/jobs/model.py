@@ -191,9 +191,28 @@ def job_to_toml(job: Job) -> str:
         "created": _stamp(job.created), "priority": job.priority, "attempts": job.attempts,
         "started": _stamp(job.started), "finished": _stamp(job.finished), "worker": job.worker or None,
         "error": job.error or None, "raw": job.raw or None,
-        "params": job.params, "resume": job.resume or None, "result": job.result or None,
+        "params": plain(job.params), "resume": plain(job.resume) or None, "result": plain(job.result) or None,
     }
     return dumps(data)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with only what TOML holds: runner results may carry numpy scalars, paths or odd objects."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value if v is not None and not isinstance(v, Mapping)]
+    if value is None or isinstance(value, bool | int | float | str | datetime | date):
+        return value
+    if isinstance(value, PurePath | os.PathLike):
+        return os.fspath(value)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        try:
+            return plain(item())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
 
 
 def _stamp(value: float | None) -> datetime | None:

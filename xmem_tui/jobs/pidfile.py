@@ -31,6 +31,8 @@ STATUS_NAME = "worker.json"
 LOG_NAME = "worker.log"
 #: A live worker whose heartbeat is older than this is reported as stale (stuck).
 STALE_S = 30.0
+#: Workers this process started; polled now and then so an exited one does not linger as a zombie.
+_SPAWNED: list[subprocess.Popen[bytes]] = []
 
 
 class WorkerBusy(JobError):
@@ -134,6 +136,7 @@ def write_status(jobs_dir: Path, state: str, job: str | None) -> None:
 def worker_status(settings: Any) -> WorkerStatus:
     """Status of the worker serving ``settings.jobs_dir`` (also accepts the jobs folder itself)."""
     jobs_dir = Path(getattr(settings, "jobs_dir", settings))
+    _SPAWNED[:] = [p for p in _SPAWNED if p.poll() is None]
     alive = lock_held(jobs_dir)
     pid_info = _read_json(jobs_dir / PID_NAME)
     status = _read_json(jobs_dir / STATUS_NAME)
@@ -157,8 +160,10 @@ def spawn_worker(settings: Any, extra_args: tuple[str, ...] = ()) -> subprocess.
         command += ["--config", str(settings.config_file)]
     command += ["worker", *extra_args]
     with open(jobs_dir / LOG_NAME, "ab") as log_file:
-        return subprocess.Popen(command, cwd=settings.project_dir, stdin=subprocess.DEVNULL, stdout=log_file,
-                                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+        process = subprocess.Popen(command, cwd=settings.project_dir, stdin=subprocess.DEVNULL, stdout=log_file,
+                                   stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    _SPAWNED.append(process)
+    return process
 
 
 def ensure_worker(settings: Any, wait_s: float = 20.0, extra_args: tuple[str, ...] = ()) -> int:

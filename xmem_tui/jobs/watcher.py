@@ -6,6 +6,11 @@ temporary and hidden files are ignored. Events can be lost (a full inotify queue
 system), which is why the worker also rescans every few seconds: this class is an accelerator, not the
 source of truth. watchdog is imported in :meth:`QueueWatcher.start`, keeping the import of this module
 free for clients that never watch.
+
+The whole queue folder is watched recursively even when only ``queued/`` matters: watchdog holds back
+an inotify "moved from" event for up to half a second waiting for its "moved to" partner, and delays
+every later event meanwhile. A claim (``queued/`` -> ``running/``) would be such an unpaired move if
+only ``queued/`` were watched, and the next job would be noticed ~0.1-0.5 s late.
 """
 
 from __future__ import annotations
@@ -23,29 +28,32 @@ class QueueWatcher:
     """Calls ``on_change()`` (from watchdog's thread) when a matching file appears, changes or moves in.
 
     Args:
-        folders: folders to watch (not recursive); missing ones are created.
+        root: the queue folder (watched recursively; created if missing).
         on_change: cheap, thread-safe callback, typically ``threading.Event.set``.
+        folders: names of the sub-folders whose files matter (e.g. ``("queued",)``; all job states for a view).
         suffixes: file name endings that matter (hidden files never match).
     """
 
-    def __init__(self, folders: Iterable[Path], on_change: Callable[[], None],
+    def __init__(self, root: Path, on_change: Callable[[], None], folders: Iterable[str] = ("queued",),
                  suffixes: tuple[str, ...] = (".toml",)) -> None:
-        self.folders = [Path(f) for f in folders]
+        self.root = Path(root)
         self.on_change = on_change
+        self.folders = frozenset(folders)
         self.suffixes = suffixes
         self._observer: Any = None
 
     def start(self) -> None:
         from watchdog.observers import Observer
 
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name in self.folders:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
         observer = Observer()
-        for folder in self.folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            observer.schedule(self, os.fspath(folder), recursive=False)
+        observer.schedule(self, os.fspath(self.root), recursive=True)
         observer.daemon = True
         observer.start()
         self._observer = observer
-        log.debug("watching %s", ", ".join(map(str, self.folders)))
+        log.debug("watching %s (%s)", self.root, ", ".join(sorted(self.folders)))
 
     def stop(self) -> None:
         if self._observer is not None:
@@ -61,7 +69,11 @@ class QueueWatcher:
         if getattr(event, "is_directory", False):
             return
         for raw in (getattr(event, "dest_path", ""), getattr(event, "src_path", "")):
-            name = os.path.basename(os.fsdecode(raw)) if raw else ""
-            if name and not name.startswith(".") and name.endswith(self.suffixes):
+            if not raw:
+                continue
+            path = os.fsdecode(raw)
+            name = os.path.basename(path)
+            folder = os.path.basename(os.path.dirname(path))
+            if folder in self.folders and not name.startswith(".") and name.endswith(self.suffixes):
                 self.on_change()
                 return

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 RESCAN_S = 3.0
 PROGRESS_INTERVAL = 0.25
+#: A hidden ``.staged`` file older than this was left by a client that died in the middle of a move.
+STAGED_GRACE_S = 10.0
 #: Re-queues allowed after a worker death or an out-of-memory error before the job fails.
 MAX_RETRIES = 1
 
@@ -95,7 +97,7 @@ class Worker:
             other = worker_status(queue.root)
             raise WorkerBusy(f"another worker (pid {other.pid} on {other.host or '?'}) already serves "
                              f"{queue.root}; use it, or stop it first (`xmem-tui worker --stop`).")
-        watcher = QueueWatcher([queue.root / "queued"], self._wake.set)
+        watcher = QueueWatcher(queue.root, self._wake.set)
         beat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         try:
             self._publish()
@@ -133,11 +135,16 @@ class Worker:
         """
         queue = self.queue
         for hidden in queue.staged_paths():
-            visible = hidden.with_name(hidden.name[1: hidden.name.index(SUFFIX) + len(SUFFIX)])
-            if visible.exists():
-                hidden.unlink()
-            else:
-                os.rename(hidden, visible)
+            try:
+                if time.time() - hidden.stat().st_mtime < STAGED_GRACE_S:
+                    continue  # a live client is in the middle of this move
+                visible = hidden.with_name(hidden.name[1: hidden.name.index(SUFFIX) + len(SUFFIX)])
+                if visible.exists():
+                    hidden.unlink()
+                else:
+                    os.rename(hidden, visible)
+            except FileNotFoundError:
+                continue  # the client finished it after all
         for job_id in queue.ids("running"):
             path = queue.path("running", job_id)
             text = path.read_text(encoding="utf-8", errors="replace")

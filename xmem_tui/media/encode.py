@@ -10,8 +10,9 @@ compares against that rounding.
 Audio is copied packet by packet when the container can hold it exactly, else decoded and re-encoded (AAC
 for MP4/MOV, Opus for WebM, FLAC for MKV) with its first sample at the source's first decoded audio time,
 so the A/V offset is the source's. "Exactly" rules out copying audio whose priming packet starts before
-zero (AAC) into Matroska: without MP4's edit list the muxer would shift every stream, video included. Audio packets are interleaved with video as it is written (by timestamp), which
-keeps the muxer's interleaving queue short on long clips.
+zero (AAC) into Matroska: without MP4's edit list the muxer would shift every stream, video included.
+Audio packets are interleaved with video as it is written (by timestamp), which keeps the muxer's
+interleaving queue short on long clips.
 """
 
 from __future__ import annotations
@@ -217,6 +218,32 @@ class _AudioFeed:
         self._in.close()
 
 
+def color_args(spec: VideoSpec) -> dict[str, Any]:
+    """swscale arguments that convert RGB to ``spec.pix_fmt`` with the source's matrix and range."""
+    if spec.pix_fmt in ("gray", "gray16le", "rgba", "rgb24") or spec.codec == "png":
+        return {}
+    color = spec.color or ColorTags()
+    space = sws_colorspace(color.space)
+    return {"src_colorspace": space, "dst_colorspace": space, "dst_color_range": "JPEG" if color.range == 2 else "MPEG"}
+
+
+def to_frame(spec: VideoSpec, image: np.ndarray) -> av.VideoFrame:
+    """An array in ``spec.input_format`` as a frame in ``spec.pix_fmt``, ready to encode.
+
+    Separate from :meth:`VideoEncoder.write` so the colour conversion can run on another thread than the
+    encoder (the export pipeline does it on its compositing thread).
+    """
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=spec.input_format)
+    if frame.format.name != spec.pix_fmt:
+        frame = frame.reformat(format=spec.pix_fmt, **color_args(spec))
+    if spec.color is not None:  # some encoders (prores_ks) take the tags from the frame, not the stream
+        frame.color_primaries = spec.color.primaries
+        frame.color_trc = spec.color.trc
+        frame.colorspace = spec.color.space
+        frame.color_range = spec.color.range
+    return frame
+
+
 class VideoEncoder:
     """Writes frames at explicit timestamps to one video file, with optional source audio.
 
@@ -234,6 +261,7 @@ class VideoEncoder:
         options = {"movie_timescale": str(spec.time_base.denominator)} if self.format in ("mp4", "mov") else {}
         if self.format in ("mp4", "mov"):
             options["movflags"] = "+write_colr"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._out = av.open(str(self.path), "w", format=self.format, options=options)
         self._stream = self._out.add_stream(spec.codec, rate=spec.rate_hint)
         self._setup_stream()
@@ -241,7 +269,6 @@ class VideoEncoder:
         self._audio = _AudioFeed(audio_from, self._out, self.format, audio) if use_audio else None
         self.audio_mode = self._audio.mode if self._audio else None
         self._durations: dict[int, int] = {}
-        self._reformat_args = self._color_args()
         self.frames = 0
 
     def _setup_stream(self) -> None:
@@ -262,23 +289,14 @@ class VideoEncoder:
         if spec.rotation % 360:
             stream.set_display_rotation(spec.rotation)
 
-    def _color_args(self) -> dict[str, Any]:
-        color = self.spec.color or ColorTags()
-        range_name = "JPEG" if color.range == 2 else "MPEG"
-        if self.spec.pix_fmt in ("gray", "gray16le", "rgba", "rgb24") or self.spec.codec == "png":
-            return {}
-        return {"dst_colorspace": sws_colorspace(color.space), "dst_color_range": range_name,
-                "src_colorspace": sws_colorspace(color.space)}
-
     def write(self, image: np.ndarray, pts: int, duration: int | None = None) -> None:
         """Encode one frame shown at ``pts`` (source time base) for ``duration`` ticks (for the last frame)."""
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self.spec.input_format)
-        self.write_frame(frame, pts, duration)
+        self.write_frame(to_frame(self.spec, image), pts, duration)
 
     def write_frame(self, frame: av.VideoFrame, pts: int, duration: int | None = None) -> None:
         """Encode a ready :class:`av.VideoFrame` (any format; converted with the source's colour matrix)."""
         if frame.format.name != self.spec.pix_fmt:
-            frame = frame.reformat(format=self.spec.pix_fmt, **self._reformat_args)
+            frame = frame.reformat(format=self.spec.pix_fmt, **color_args(self.spec))
         frame.pts = pts
         frame.time_base = self.spec.time_base
         if duration:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,15 +11,22 @@ from typing import Any
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from xmem_tui.config import Settings
+from xmem_tui.errors import UserError
 from xmem_tui.tui.messages import JobsRefreshed
 from xmem_tui.tui.screens.dashboard import DashboardScreen
 from xmem_tui.tui.screens.help import HelpScreen
 from xmem_tui.tui.screens.jobs import JobsScreen
 from xmem_tui.tui.service import DashboardService, ExportRequest
+
+log = logging.getLogger(__name__)
+
+#: The same error is shown again only after this long (timers retry failed reads every second or so).
+REPEAT_ERROR_S = 10.0
 
 
 class XMemApp(App[None]):
@@ -33,13 +42,16 @@ class XMemApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
+    #: What the next propagation will run on; screens watch it (it is read off the UI thread at start-up).
+    engine_label: reactive[str] = reactive("…")
+
     def __init__(self, settings: Settings, service: Any = None, jobs_interval: float = 1.0) -> None:
         super().__init__()
         self.settings = settings
         self.service = service if service is not None else DashboardService(settings)
         self.jobs_interval = jobs_interval
-        self.engine_label = "…"
         self.last_jobs: JobsRefreshed | None = None
+        self._shown_errors: dict[str, float] = {}
 
     def on_mount(self) -> None:
         self.sub_title = str(self.settings.project_dir)
@@ -66,10 +78,25 @@ class XMemApp(App[None]):
                 screen.show(message)
 
     @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """Every error of a background task ends here and is shown, with its reason, not a traceback."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(str(event.worker.error), title="error", severity="error", timeout=8)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """Every error of a background task ends here and is shown, with its reason, not a traceback.
+
+        Worker state messages do not bubble, so screens forward theirs here. A user error's message
+        already names the thing at fault and the fix; anything else is a bug, logged with its traceback.
+        """
+        error = event.worker.error
+        if event.state != WorkerState.ERROR or error is None:
+            return
+        if isinstance(error, UserError):
+            text = str(error)
+        else:
+            log.error("background task %s failed", event.worker.name, exc_info=error)
+            text = f"{type(error).__name__}: {error}"
+        now = time.monotonic()
+        if now - self._shown_errors.get(text, float("-inf")) < REPEAT_ERROR_S:
+            return
+        self._shown_errors[text] = now
+        self.notify(text, title="error", severity="error", timeout=8)
 
     # ------------------------------------------------------------------ actions the screens share
     def run_service(self, call: Callable[..., Any], *args: Any, done: str = "") -> None:
@@ -110,7 +137,7 @@ class XMemApp(App[None]):
             if request is not None:
                 self.run_service(self.service.export, path, request, done="export queued (job {result})")
 
-        self.push_screen(ExportDialog(Path(path).name, self.settings.export.kind), submit)
+        self.push_screen(ExportDialog(Path(path), self.settings.export.kind), submit)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -8,6 +8,7 @@ methods, never at import time, so the dashboard paints before they load.
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -211,6 +212,16 @@ class DashboardService:
             small = (small * (1 - alpha) + tint * alpha).astype(np.uint8)
         return small
 
+    def progress(self, path: Path) -> Progress | None:
+        """The last propagation progress published for ``path``'s workspace, by whichever process ran it.
+
+        Propagations write it next to the masks (not only to a job's progress file), so a run queued from
+        the shell or the annotation window shows up exactly like one started here.
+        """
+        from xmem_tui.progress import read_progress
+
+        return read_progress(self._workspace(path).progress_path)
+
     def rename_object(self, path: Path, object_id: int, name: str) -> None:
         self._workspace(path).set_object(object_id, name=name)
 
@@ -226,6 +237,25 @@ class DashboardService:
         job = self._queue().submit("propagate", self._relative(path), params)
         self.ensure_worker()
         return job.id
+
+    def validate_export(self, path: Path, request: ExportRequest) -> None:
+        """Check ``request`` as the export job will, so the dialog can refuse it before anything is queued.
+
+        Raises:
+            UserError: a bad parameter (from :func:`xmem_tui.export.options.resolve`), or an object the
+                workspace does not have.
+        """
+        from xmem_tui.export.kinds import ExportError
+        from xmem_tui.export.options import resolve
+
+        options = resolve(request.params(), self.settings)
+        if options.objects:
+            known = self._workspace(path).objects
+            unknown = [k for k in options.objects if k not in known]
+            if unknown:
+                names = ", ".join(map(str, sorted(known))) or "none"
+                raise ExportError(f"object {unknown[0]} is not in {Path(path).name} (objects: {names}); "
+                                  "fix the objects field.")
 
     def export(self, path: Path, request: ExportRequest) -> str:
         """Queue an export of ``path``; returns the job id."""
@@ -332,7 +362,7 @@ class DashboardService:
         result = job.result or {}
         outputs = result.get("outputs") or result.get("output") or ""
         output = outputs[0] if isinstance(outputs, list) and outputs else str(outputs or "")
-        check = result.get("self_check") or result.get("check") or ""
+        check = result.get("self_check") or result.get("check") or _report_check(result.get("report"))
         if isinstance(check, dict):
             check = "passed" if check.get("ok", check.get("passed")) else "failed"
         elif isinstance(check, bool):
@@ -342,3 +372,14 @@ class DashboardService:
         return JobRow(id=job.id, kind=job.kind, video=job.video, state=job.state, done=done, total=total,
                       message=progress.message if progress else "", output=output, error=job.error,
                       check=str(check), progress=progress)
+
+
+def _report_check(report: object) -> str:
+    """"passed"/"failed" from an export's self-check report file (``<output>.check.json``), "" if unreadable."""
+    if not report:
+        return ""
+    try:
+        data = json.loads(Path(str(report)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return ("passed" if data.get("ok") else "failed") if isinstance(data, dict) and "ok" in data else ""

@@ -9,23 +9,35 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker
 
 from xmem_tui.tui.messages import SourcesChanged, SourcesScanned
 from xmem_tui.tui.service import SourceSummary
 from xmem_tui.tui.watcher import SourceWatcher
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 
-COLUMNS = ("source", "size", "fps", "dur", "frames", "obj", "keys", "masked", "stale", "last export")
+#: Sized for an 80-column terminal: size, duration and object count are in the line under the table.
+COLUMNS = ("source", "fps", "frames", "keys", "masked", "stale", "last export")
+CHECK_STYLE = {"passed": "green", "failed": "bold red"}
+
+
+def export_cell(s: SourceSummary) -> str:
+    """The last export's kind (its file is named ``<stem>_<kind>.<ext>``) and self-check result."""
+    if not s.last_export:
+        return ""
+    stem = Path(s.last_export).stem
+    kind = stem[len(Path(s.name).stem) + 1:] if stem.startswith(Path(s.name).stem + "_") else stem
+    check = f" [{CHECK_STYLE.get(s.last_check, '')}]{s.last_check}[/]" if s.last_check else ""
+    return f"{kind}{check}"
 
 
 def summary_cells(s: SourceSummary) -> tuple[str, ...]:
     """Table cells for one source (an unreadable source shows its error instead)."""
     if s.error:
-        return (s.name, "unreadable", "", "", "", "", "", "", "", "")
+        return (s.name, "unreadable", "", "", "", "", "")
     fps = f"{s.fps:.2f}{' VFR' if s.vfr else ''}"
-    export = f"{s.last_export} ({s.last_check})" if s.last_check else s.last_export
-    return (s.name, f"{s.width}x{s.height}", fps, f"{s.duration_s:.1f}s", str(s.frames), str(s.objects),
-            str(s.keyframes), f"{s.masked_pct:.0f}%", str(s.stale) if s.stale else "", export)
+    return (s.name, fps, str(s.frames), str(s.keyframes), f"{s.masked_pct:.0f}%", str(s.stale) if s.stale else "",
+            export_cell(s))
 
 
 class DashboardScreen(Screen):
@@ -48,12 +60,13 @@ class DashboardScreen(Screen):
         yield DataTable(id="sources", cursor_type="row", zebra_stripes=True)
         yield Static("", id="source-info")
         yield PropagationPanel(id="propagation")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#sources", DataTable)
         table.add_columns(*COLUMNS)
-        self.query_one(PropagationPanel).engine = self.app.engine_label
+        panel = self.query_one(PropagationPanel)
+        self.watch(self.app, "engine_label", lambda label: setattr(panel, "engine", label))
         self._watcher = SourceWatcher(self.app.settings.source_dir, lambda: self.post_message(SourcesChanged()))
         self._watcher.start()
         self.scan()
@@ -69,6 +82,10 @@ class DashboardScreen(Screen):
         service = self.app.service
         summaries = [service.summarize(path) for path in service.list_sources()]
         self.post_message(SourcesScanned(summaries))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        self.app.worker_failed(event)
 
     @on(SourcesChanged)
     def _sources_changed(self) -> None:
@@ -112,16 +129,19 @@ class DashboardScreen(Screen):
         info = self.query_one("#source-info", Static)
         if s.error:
             info.update(f"[red]{s.error}[/]")
-        else:
-            info.update(f"{s.name}: {s.frames} frames, {s.keyframes} annotated, {s.masked_pct:.0f}% masked"
-                        f"{f', {s.stale} stale' if s.stale else ''} — Enter to open, a to annotate frame 0")
+            return
+        stale = f", [red]{s.stale} stale[/]" if s.stale else ""
+        export = f"\nlast export: {s.last_export} ({s.last_check or 'no self-check'})" if s.last_export else ""
+        info.update(f"[b]{s.name}[/]: {s.width}x{s.height}, {s.duration_s:.1f}s, {s.frames} frames, "
+                    f"{s.objects} objects, {s.keyframes} annotated, {s.masked_pct:.0f}% masked{stale}{export}")
 
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def refresh_progress(self) -> None:
+        """Read the selected video's propagation progress, whichever process (worker, shell) publishes it."""
         s = self.selected
         if s is None or s.error:
             return
-        progress = self.app.service.detail(s.path).progress
+        progress = self.app.service.progress(s.path)
         self.app.call_from_thread(setattr, self.query_one(PropagationPanel), "progress", progress)
 
     def action_open(self) -> None:

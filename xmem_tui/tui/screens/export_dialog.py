@@ -1,14 +1,24 @@
-"""The export dialog: kind, preset, objects, edge finishing and codec, returned as an ExportRequest."""
+"""The export dialog: kind, preset, objects, edge finishing and codec, returned as an ExportRequest.
+
+The request is checked by the service exactly as the export job will check it before the dialog closes,
+so a mistake (an unknown object, a codec the kind cannot write) is shown here, next to the fields, and
+not minutes later as a failed job.
+"""
 
 from __future__ import annotations
 
-from textual import on
+from pathlib import Path
+
+from rich.markup import escape
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
 
+from xmem_tui.errors import UserError
 from xmem_tui.tui.service import ExportRequest
 
 
@@ -20,13 +30,13 @@ def _number(text: str, kind: type, default: float) -> float:
 
 
 class ExportDialog(ModalScreen[ExportRequest | None]):
-    """Collects an export request; Enter on Export (or ctrl+s) confirms, Escape cancels."""
+    """Collects an export request; Export (or ctrl+s) checks and confirms it, Escape cancels."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "confirm", "Export")]
 
-    def __init__(self, video_name: str, default_kind: str = "greenscreen") -> None:
+    def __init__(self, video: Path, default_kind: str = "greenscreen") -> None:
         super().__init__()
-        self.video_name = video_name
+        self.video = Path(video)
         self.default_kind = default_kind
 
     def compose(self) -> ComposeResult:
@@ -34,27 +44,29 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         from xmem_tui.export.presets import PRESETS
 
         with Vertical(classes="dialog", id="export-dialog"):
-            yield Label(f"export {self.video_name}", classes="dialog-title")
+            yield Label(f"export {self.video.name}", classes="dialog-title")
             with Grid(id="export-grid"):
                 yield Label("kind")
-                yield Select([(k, k) for k in KINDS], value=self.default_kind, allow_blank=False, id="kind")
+                yield Select([(k, k) for k in KINDS], value=self.default_kind, allow_blank=False, id="kind",
+                             compact=True)
                 yield Label("preset")
-                yield Select([(p, p) for p in PRESETS], prompt="none", id="preset")
+                yield Select([(p, p) for p in PRESETS], prompt="none", id="preset", compact=True)
                 yield Label("objects")
-                yield Input(placeholder="all (or 1,2)", id="objects")
+                yield Input(placeholder="all (or 1,2)", id="objects", compact=True)
                 yield Label("codec")
-                yield Select([(c, c) for c in CODECS], prompt="kind's default", id="codec")
+                yield Select([(c, c) for c in CODECS], prompt="kind's default", id="codec", compact=True)
                 yield Label("median px")
-                yield Input("0", id="median", type="integer")
+                yield Input("0", id="median", type="integer", compact=True)
                 yield Label("feather px")
-                yield Input("0", id="feather", type="number")
+                yield Input("0", id="feather", type="number", compact=True)
                 yield Label("choke px")
-                yield Input("0", id="choke", type="integer")
+                yield Input("0", id="choke", type="integer", compact=True)
                 yield Label("temporal ±k")
-                yield Input("0", id="temporal", type="integer")
+                yield Input("0", id="temporal", type="integer", compact=True)
+            yield Static("", id="export-error")
             with Horizontal(classes="buttons"):
-                yield Button("Export", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button("Export", variant="primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def request(self) -> ExportRequest:
         """The request as filled in so far."""
@@ -72,7 +84,26 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
                              temporal=int(_number(text("temporal"), int, 0)))
 
     def action_confirm(self) -> None:
-        self.dismiss(self.request())
+        self.query_one("#export-error", Static).update("checking…")
+        self.validate(self.request())
+
+    @work(thread=True, exclusive=True, group="export-check", exit_on_error=False)
+    def validate(self, request: ExportRequest) -> ExportRequest:
+        """Off the UI thread: resolving options imports the export stack (OpenCV) on first use."""
+        self.app.service.validate_export(self.video, request)
+        return request
+
+    @on(Worker.StateChanged)
+    def _validated(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "export-check":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.dismiss(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            if not isinstance(error, UserError):
+                self.app.worker_failed(event)  # a bug: logged with its traceback and notified
+            self.query_one("#export-error", Static).update(f"[red]{escape(str(error))}[/]")
 
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:

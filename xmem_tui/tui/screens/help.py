@@ -12,29 +12,35 @@ HELP_TEXT = """\
 [b]xmem-tui[/b] — keys (the mouse is never needed)
 
 [b]everywhere[/b]
-  ?          this help            s  sources      j  jobs       q  quit
-  ctrl+p     command palette (all actions by name)
-  Quitting never stops running jobs: they belong to the worker, which keeps
-  going without the dashboard or the SSH session. Reopen to watch them again.
+  ?  this help     s  sources     j  jobs     q  quit
+  ctrl+p  command palette (every action by name)
+  Quitting never stops jobs: they belong to the worker, which keeps
+  going without the dashboard or the SSH session. Reopen to watch.
 
 [b]sources[/b]
-  ↑/↓  select      Enter  open the video      a  annotate frame 0 (OpenCV window)
-  e    export      r      rescan the source folder
+  ↑/↓  select          Enter  open the video
+  a    annotate frame 0 (OpenCV window, needs X forwarding)
+  e    export          r      rescan the source folder
 
 [b]video[/b]
-  ←/→  previous/next frame    shift+←/→  ±10    Home/End  first/last
+  ←/→  previous/next frame     shift+←/→  ±10 frames
+  Home/End  first/last frame
   a    annotate this frame (opens the OpenCV window)
   f/b  propagate forward/backward from this frame (a job)
   ./,  propagate one frame forward/backward
-  x    cancel this video's running propagation
-  m    clear memory: the next propagation uses only this frame, not the
-       other annotated frames
+  x    cancel this video's propagation
+  m    clear memory: the next propagation uses only this frame,
+       not the other annotated frames
   e    export (kind, preset, objects, edge finishing, codec)
-  n    rename the object selected in the list     Enter  open a review entry
+  n    rename the object selected in the list
+  Enter  open the selected keyframe / review entry
   Esc  back to sources
 
 [b]jobs[/b]
   c  cancel    t  retry    l  log    w  start the worker
+
+[b]export dialog[/b]
+  Tab  next field    ctrl+s  check and export    Esc  cancel
 """
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker
 
 from xmem_tui.tui.messages import JobsRefreshed
 from xmem_tui.tui.service import JobRow
@@ -14,13 +18,28 @@ from xmem_tui.tui.service import JobRow
 COLUMNS = ("job", "kind", "video", "state", "progress", "output / error", "check")
 STATE_STYLE = {"queued": "cyan", "running": "bold green", "done": "green", "failed": "bold red",
                "cancelled": "yellow"}
+CHECK_STYLE = {"passed": "green", "failed": "bold red"}
 
 
 def job_cells(row: JobRow) -> tuple[str, ...]:
+    """Table cells for one job; paths are shortened to names (the line under the table has the rest)."""
     progress = f"{row.done}/{row.total}" if row.total else ""
-    detail = row.error or row.output or row.message
+    detail = row.error or (Path(row.output).name if row.output else row.message)
     state = f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]"
-    return (row.id[-12:], row.kind, row.video, state, progress, detail, row.check)
+    check = f"[{CHECK_STYLE.get(row.check, '')}]{row.check}[/]" if row.check else ""
+    return (row.id[-6:], row.kind, Path(row.video).name, state, progress, escape(detail[:40]), check)
+
+
+def job_detail(row: JobRow) -> str:
+    """The selected job's whole error, output path or progress message."""
+    if row.error:
+        return f"[red]{escape(row.error)}[/]"
+    if row.output:
+        check = f" (self-check {row.check})" if row.check else ""
+        return f"{escape(row.output)}{check}"
+    if row.state == "queued":
+        return "waiting for the worker"
+    return escape(row.message)
 
 
 class JobsScreen(Screen):
@@ -40,13 +59,18 @@ class JobsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="job-detail")
         yield Static("", id="worker-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#jobs", DataTable).add_columns(*COLUMNS)
         if self.app.last_jobs is not None:
             self.show(self.app.last_jobs)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        self.app.worker_failed(event)
 
     @on(JobsRefreshed)
     def show(self, message: JobsRefreshed) -> None:
@@ -62,6 +86,12 @@ class JobsScreen(Screen):
         text = (f"worker: [green]running[/] (pid {w.pid}, {w.state}{', job ' + w.job if w.job else ''})"
                 if w.alive else "worker: [red]not running[/] — press w to start it (jobs wait in the queue)")
         self.query_one("#worker-status", Static).update(text)
+        self._show_selected()
+
+    @on(DataTable.RowHighlighted)
+    def _show_selected(self) -> None:
+        row = self.selected
+        self.query_one("#job-detail", Static).update(job_detail(row) if row is not None else "no jobs yet")
 
     @property
     def selected(self) -> JobRow | None:

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
+from textual.worker import Worker
 
 from xmem_tui.tui.messages import DetailLoaded, PreviewLoaded
 from xmem_tui.tui.service import VideoDetail
@@ -31,7 +32,7 @@ class VideoScreen(Screen):
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("a", "annotate", "Annotate"),
         Binding("f", "propagate(False, False)", "Fwd"),
-        Binding("b", "propagate(True, False)", "Back"),
+        Binding("b", "propagate(True, False)", "Bwd"),
         Binding("full_stop", "propagate(False, True)", "+1 frame", show=False),
         Binding("comma", "propagate(True, True)", "-1 frame", show=False),
         Binding("x", "cancel", "Cancel"),
@@ -60,11 +61,12 @@ class VideoScreen(Screen):
                 yield ListView(id="review")
             yield Preview(id="preview")
         yield PropagationPanel(id="propagation")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.title = self.path.name
-        self.query_one(PropagationPanel).engine = self.app.engine_label
+        panel = self.query_one(PropagationPanel)
+        self.watch(self.app, "engine_label", lambda label: setattr(panel, "engine", label))
         self.load_detail()
         self.set_interval(0.5, self.load_detail)
 
@@ -78,14 +80,21 @@ class VideoScreen(Screen):
         image = self.app.service.preview(self.path, frame, width, height)
         self.post_message(PreviewLoaded(self.path, frame, image))
 
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        self.app.worker_failed(event)
+
     @on(DetailLoaded)
     def _show_detail(self, message: DetailLoaded) -> None:
-        first = self.detail is None
-        changed = first or message.detail.states != self.detail.states
-        self.detail = message.detail
-        self.query_one(PropagationPanel).progress = message.detail.progress
-        if first or changed:
+        new, old = message.detail, self.detail
+        lists_changed = old is None or (new.objects, new.keyframes, new.review) != \
+            (old.objects, old.keyframes, old.review)
+        frames_changed = old is None or new.states != old.states
+        self.detail = new
+        self.query_one(PropagationPanel).progress = new.progress
+        if lists_changed:  # refilling resets the lists' cursors, so only when their content changed
             self._fill_lists()
+        if lists_changed or frames_changed:
             self._show_frame()
 
     @on(PreviewLoaded)
@@ -183,8 +192,7 @@ class VideoScreen(Screen):
 
         def rename(name: str | None) -> None:
             if name:
-                self.app.service.rename_object(self.path, object_id, name)
-                self.detail = None
-                self.load_detail()
+                self.app.run_service(self.app.service.rename_object, self.path, object_id, name,
+                                     done=f"object {object_id} is now {name!r}")
 
         self.app.push_screen(RenameDialog(object_id), rename)

@@ -25,8 +25,19 @@ def _eta(seconds: float | None) -> str:
         f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
+def memory_text(stats: dict[str, object]) -> str:
+    """Device memory in a few words: a GPU's used/peak/total, or the process's RAM on a CPU."""
+    device = str(stats.get("device") or ("GPU" if stats.get("gpu_mem_total") else "CPU"))
+    if "gpu_mem_used" not in stats:
+        return device
+    used, peak = _bytes(stats.get("gpu_mem_used")), _bytes(stats.get("gpu_mem_peak"))
+    if device.upper() in ("CPU", "MPS"):  # the figures are this process's RAM; the machine's total says little
+        return f"{device} {used} used, {peak} peak"
+    return f"{device} {used} used / {peak} peak / {_bytes(stats.get('gpu_mem_total'))}"
+
+
 def describe(progress: Progress | None, engine: str, width: int = 60) -> Text:
-    """The panel's text for ``progress`` (None: idle)."""
+    """The panel's text for ``progress`` (None: idle); four lines that fit 80 columns."""
     if progress is None:
         return Text.assemble(("idle", "dim"), f"  engine: {engine}")
     stats = progress.stats or {}
@@ -34,17 +45,16 @@ def describe(progress: Progress | None, engine: str, width: int = 60) -> Text:
     bar_width = max(width - 30, 10)
     filled = round(progress.fraction * bar_width)
     bar = Text.assemble(("━" * filled, "green"), ("━" * (bar_width - filled), "grey30"))
-    frame = f"frame {progress.frame}" if progress.frame is not None else ""
-    line1 = Text.assemble(bar, f" {progress.done}/{progress.total} ", (state, "bold"))
-    gpu = stats.get("gpu_mem_total")
-    memory = (f"GPU {_bytes(stats.get('gpu_mem_used'))} used / {_bytes(stats.get('gpu_mem_peak'))} peak / "
-              f"{_bytes(gpu)}") if gpu else "CPU"
-    line2 = Text(f"{frame}  {progress.fps:.1f} frames/s  ETA {_eta(progress.eta_s)}  "
-                 f"memory: work {stats.get('working_mem', stats.get('working', 0))} "
-                 f"long {stats.get('long_term_mem', stats.get('long_term', 0))}  {memory}")
+    line1 = Text.assemble(bar, f" {progress.done}/{progress.total} ", (state, "bold"),
+                          f"  ETA {_eta(progress.eta_s)}" if state == "running" else "")
+    frame = f"frame {progress.frame}  " if progress.frame is not None else ""
+    line2 = Text(f"{frame}{progress.fps:.1f} frames/s  memory: work "
+                 f"{stats.get('working_mem', stats.get('working', 0))}, long-term "
+                 f"{stats.get('long_term_mem', stats.get('long_term', 0))}")
     engine_name = str(stats.get("engine", engine))
     line3 = Text.assemble(f"engine: {engine_name}", ("  (weight-free)" if stats.get("weight_free") and
-                                                     "weight-free" not in engine_name else "", "yellow"))
+                                                     "weight-free" not in engine_name else "", "yellow"),
+                          f"  {memory_text(stats)}")
     if stats.get("estimate"):
         line3.append(f"  estimate: {stats['estimate']}", "dim")
     lines = [line1, line2, line3]

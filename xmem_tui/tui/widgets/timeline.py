@@ -11,8 +11,8 @@ from textual.widget import Widget
 #: Colour per frame state; a bucket shows its "worst" state (stale beats user beats propagated).
 STATE_STYLE = {"stale": "bold red", "user": "bold yellow", "propagated": "green", "": "grey37"}
 _PRIORITY = ("stale", "user", "propagated", "")
-LEGEND = Text.assemble(("█", STATE_STYLE["user"]), " annotated  ", ("█", STATE_STYLE["propagated"]),
-                       " propagated  ", ("█", STATE_STYLE["stale"]), " stale  ", ("█", STATE_STYLE[""]), " empty")
+LEGEND = Text.assemble(("█", STATE_STYLE["user"]), " user ", ("█", STATE_STYLE["propagated"]), " propagated ",
+                       ("█", STATE_STYLE["stale"]), " stale ", ("█", STATE_STYLE[""]), " empty")
 
 
 def bucket_states(states: Sequence[str], width: int) -> list[str]:
