@@ -527,10 +527,14 @@ class Workspace:
         self._apply(entry)
         line = (json.dumps(entry, sort_keys=True) + "\n").encode()
         with open(self._journal_path, "ab") as handle:
+            if handle.tell() > self._journal_offset:
+                # Bytes past the last complete line under the write lock are a line torn by a writer that
+                # died: end it, or this entry would be glued to it and lost for every reader.
+                line = b"\n" + line
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
-        self._journal_offset += len(line)
+            self._journal_offset = handle.tell()
         if self._journal_offset > _COMPACT_EVERY * 96:
             self._save_state()
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from xmem_tui.annotate.controller import Controller
+from xmem_tui.annotate.render import hud_text
 from xmem_tui.annotate.segmenters import Segmenters
 from xmem_tui.config import Settings
 from xmem_tui.media.frames import FrameReader
@@ -199,9 +200,9 @@ def test_weight_free_grabcut_click_on_a_real_frame(ws: Workspace, frames: FrameR
 
     ctl = Controller(ws, frames, settings, Segmenters(GrabCutClickSegmenter, GrabCutScribbleSegmenter))
     ctl.segmenters.warm_up()
-    assert "weight-free" in ctl.hud_text()
+    assert "weight-free" in hud_text(ctl)
     ctl.mouse_down("left", 380, 260)  # the trousers of the judoka with the black belt
-    assert ctl.pending is not None and "segmenting" in ctl.hud_text()
+    assert ctl.pending is not None and "segmenting" in hud_text(ctl)
     ctl.mouse_up("left", 380, 260)
     ctl.run_pending()
     mask = ws.read_mask(0)

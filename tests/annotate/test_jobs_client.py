@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from xmem_tui.annotate.controller import Controller
+from xmem_tui.annotate.render import hud_text
 from xmem_tui.config import Settings
 from xmem_tui.jobs.queue import JobQueue
 from xmem_tui.progress import Progress, write_progress
@@ -80,7 +81,7 @@ def test_progress_of_a_running_job_shows_in_the_hud_then_its_outcome(
     ctl.dirty = False
     ctl.tick(101.5)
     assert ctl.progress_text == "prop 4/15 2.5fps eta 4s weight-free" and ctl.dirty
-    assert "prop 4/15" in ctl.hud_text()
+    assert "prop 4/15" in hud_text(ctl)
     queue.finish(job, "done", result={"done": 15})
     ctl.tick(103.0)
     assert ctl.progress_text == "" and ctl.message == "propagation done (15 frames)"

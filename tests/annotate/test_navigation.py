@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from xmem_tui.annotate.controller import POLL_MASK_S, Controller
+from xmem_tui.annotate.render import hud_text
 from xmem_tui.inference.quality import FrameSignals, ObjectSignal, QualityLog
 from xmem_tui.media.masks import read_index_mask
 from xmem_tui.workspace import Workspace
@@ -81,14 +82,14 @@ def test_hud_shows_frame_time_mode_object_brush_and_engine(make_controller: Call
     ws.set_object(2, name="referee")
     press(ctl, "2", "s")
     ctl.tick(1000.0)  # picks up object names
-    text = ctl.hud_text()
+    text = hud_text(ctl)
     assert "frame 13/16" in text and "00:00.50" in text  # frame 12 at 24 fps
     assert "scribble" in text and "obj 2 referee" in text and f"brush {ctl.radius}" in text
     assert "fake-scribble" in text and "weight-free" not in text
     press(ctl, "c")
-    assert "fake-click weight-free" in ctl.hud_text()
+    assert "fake-click weight-free" in hud_text(ctl)
     press(ctl, "f")
-    assert "manual" in ctl.hud_text()
+    assert "manual" in hud_text(ctl)
 
 
 def test_import_reads_the_convention_file_and_resizes_a_near_miss(make_controller: Callable[..., Controller],
@@ -109,7 +110,7 @@ def test_import_reads_the_convention_file_and_resizes_a_near_miss(make_controlle
 
 def test_import_from_the_folder_next_to_the_video(make_controller: Callable[..., Controller], ws: Workspace,
                                                   media_dir: Path) -> None:
-    folder = ws.video_path.parent / f"{ws.video_path.name}_masks"
+    folder = ws.video_path.parent / f"{ws.video_path.stem}_masks"
     folder.mkdir()
     shutil.copy(media_dir / "judo" / "Annotations" / "00000.png", folder / "00000.png")
     ctl = make_controller()
@@ -162,7 +163,7 @@ def test_zoom_follows_the_cursor_and_edits_land_under_it(make_controller: Callab
     ctl = make_controller()
     ctl.mouse_move(400, 240)
     press(ctl, "+")
-    assert ctl.viewport.scale == 2.0 and "zoom 2:1" in ctl.hud_text()
+    assert ctl.viewport.scale == 2.0 and "zoom 2:1" in hud_text(ctl)
     press(ctl, "f")
     click(ctl, 600, 240)  # 200 display pixels right of the zoom centre = 100 mask pixels
     mask = ws.read_mask(0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import time
@@ -34,8 +33,6 @@ def labels_at(ws: Workspace, frame: int) -> set[int]:
     return set() if mask is None else {int(v) for v in np.unique(mask)}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("xmem_tui.interaction.service") is None,
-                    reason="xmem_tui.interaction.service (build_click / GrabCut fallback) is not in the tree yet")
 def test_two_objects_click_and_brush_then_propagate_with_p(project: Path, settings: Settings, display: str) -> None:
     """The issue's acceptance: weight-free click + brush on a real frame, ``p``, masks on disk, a screenshot."""
     ws = Workspace.for_video(settings, project / "source" / "judo")

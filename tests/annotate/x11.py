@@ -79,7 +79,10 @@ class App:
         # Without a window manager nothing gives the new window the keyboard focus; key events sent
         # through XTEST (as a real keyboard's are) go to the focused window.
         self.xdo("windowfocus", "--sync", self.window)
-        time.sleep(1.0)  # first paint and segmenter warm-up
+        # The window works at once; a click waits for the segmenters, which makes timing-sensitive
+        # tests flaky on a loaded machine, so wait until they are built.
+        wait_for(lambda: "segmenters ready" in self.log.read_text(errors="replace"), timeout, "the segmenters")
+        time.sleep(0.3)
         return self.window
 
     def xdo(self, *args: str) -> None:

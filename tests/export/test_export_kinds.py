@@ -252,3 +252,18 @@ def test_greenscreen_over_an_image_in_h265(clips: dict, settings: Any) -> None:
     frames = _check_video(out, video, clip)
     _, outside = interior(clip.masks[5])
     assert np.abs(frames[5][outside].astype(int) - np.array([200, 80, 40])).mean() < 8
+
+
+@pytest.mark.parametrize(("preset", "audio_codec", "ext"), [
+    ("premiere", "aac", ".mov"), ("resolve", "pcm_s16le", ".mov"), ("capcut", "aac", ".mp4")])
+def test_presets_write_what_their_editor_reads(clips: dict, settings: Any, preset: str, audio_codec: str,
+                                               ext: str) -> None:
+    import av
+
+    video, clip = clips["audio"]
+    (out,), report = run(settings, video, preset=preset, out=f"exports/{preset}{ext}")
+    _check_video(out, video, clip, fmt="rgba" if ext == ".mov" else "rgb24")
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == audio_codec
+        assert container.streams.video[0].codec_context.name == ("prores" if ext == ".mov" else "h264")
+    assert report["finishing"]["upscale"] == "guided"

@@ -395,6 +395,10 @@ def test_package_exports_propagate_lazily_and_callable(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
     results = list(inference.propagate(ws, FakeEngine(), 0, end=2))
     assert [r.frame for r in results] == [1, 2]
+    fresh = ("import sys; from xmem_tui.inference import propagate; assert callable(propagate); "
+             "from xmem_tui.inference import InferenceCore; print(InferenceCore.__name__)")
+    out = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "InferenceCore", out.stderr[-500:]
 
 
 def test_a_failed_write_stops_the_run_with_the_error(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:

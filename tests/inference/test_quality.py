@@ -103,3 +103,13 @@ def test_ranking_puts_the_worst_frames_first_with_reasons() -> None:
     assert ranked[0][1] > ranked[1][1] > ranked[2][1] > 0
     assert [f for f, _, _ in rank_frames(signals, top=1)] == [3]
     assert [f for f, _, _ in rank_frames({s.frame: s for s in signals}, exclude=[3])] == [4, 2]
+
+
+def test_reading_quality_signals_does_not_import_torch() -> None:
+    """The dashboard reads quality.jsonl; its first paint must not wait for torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, xmem_tui.inference.quality; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr[-500:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,57 @@ def settings(project: Path) -> Settings:
 @pytest.fixture
 def fake(project: Path) -> FakeService:
     return FakeService(project)
+
+
+# ---------------------------------------------------------------------------------------------- real projects
+CLIP_SPEC = {"height": 96, "width": 160, "n_frames": 24}
+
+
+def make_real_project(root: Path, clip_name: str = "clip.mp4", import_frame0: bool = True) -> Settings:
+    """A project with config.toml (weight-free flow engine), one small generated clip and frame 0's mask."""
+    from xmem_tui.config import default_config_toml
+    from xmem_tui.media.synthetic import SceneSpec, write_clip
+    from xmem_tui.workspace import Workspace
+
+    (root / "source").mkdir(parents=True, exist_ok=True)
+    config = default_config_toml()
+    assert 'engine = "auto"' in config
+    (root / "config.toml").write_text(config.replace('engine = "auto"', 'engine = "flow"'), encoding="utf-8")
+    settings = load_settings(root / "config.toml")
+    clip = write_clip(root / "source" / clip_name, SceneSpec(**CLIP_SPEC))
+    if import_frame0:
+        Workspace.for_video(settings, root / "source" / clip_name).write_frame(0, clip.masks[0],
+                                                                                provenance="user:import")
+    return settings
+
+
+@pytest.fixture
+def make_project():
+    """``make_project(root, clip_name="clip.mp4", import_frame0=True) -> Settings`` (see make_real_project)."""
+    return make_real_project
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path):
+    """Settings of a real project; any worker started for it is stopped afterwards."""
+    from xmem_tui.jobs.pidfile import stop_worker
+
+    settings = make_real_project(tmp_path / "project")
+    yield settings
+    stop_worker(settings)
+
+
+async def _wait_for(pilot, predicate, timeout: float, what: str) -> float:
+    """Let the app run until ``predicate()`` holds; returns the seconds it took, fails after ``timeout``."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        await pilot.pause(0.05)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def wait_for():
+    """``await wait_for(pilot, predicate, timeout, what)``: a bounded wait that keeps the app running."""
+    return _wait_for

@@ -123,11 +123,11 @@ def import_candidates(ws: Workspace, index: int) -> list[Path]:
     """Where ``i`` looks for a mask of frame ``index`` (first existing file wins), documented in the help.
 
     1. ``<workspace>/import/00012.png`` (drop files into the video's workspace folder);
-    2. ``<folder of the video>/<video name>_masks/00012.png`` (a mask folder next to the video).
+    2. ``<folder of the video>/<video stem>_masks/00012.png`` (next to the video: clip.mp4 -> clip_masks/).
     """
     name = f"{index:05d}.png"
     video = ws.video_path
-    return [ws.root / "import" / name, video.parent / f"{video.name}_masks" / name]
+    return [ws.root / "import" / name, video.parent / f"{video.stem}_masks" / name]
 
 
 def _propagate(ctl: Controller, backward: bool, single: bool) -> None:

@@ -107,6 +107,7 @@ class Controller:
         self._next_jobs_poll = 0.0
         self._disk_sig: tuple[int, int, int] | None = None
         self._pan_from: tuple[int, int] | None = None
+        self._segmenter_changes = 0
         self._refresh_objects()
         self._load(min(max(start_frame, 0), self.count - 1))
 
@@ -215,6 +216,11 @@ class Controller:
 
     def _poll_jobs(self) -> None:
         self._refresh_objects()
+        if self.segmenters.changes != self._segmenter_changes:  # built (or failed) on the warm-up thread
+            self._segmenter_changes = self.segmenters.changes
+            self.dirty = True
+        for note in self.segmenters.take_notes():
+            self.say(note)
         if self.jobs is None:
             return
         try:
@@ -332,39 +338,10 @@ class Controller:
 
             self.pending = (f"segmenting ({self.segmenters.describe('scribble')})", work)
 
-    # ------------------------------------------------------------------ HUD
-    def hud_text(self) -> str:
-        """The one-line status: frame, time, mode, object, brush, engine, propagation, zoom, message."""
-        times = getattr(self.ws.info, "timestamps_s", ())
-        stamp = _clock(times[self.frame]) if self.frame < len(times) else "--:--"
-        info = self.objects.get(self.object)
-        name = "background/eraser" if self.object == 0 else (info.name if info else f"object {self.object}")
-        parts = [f"frame {self.frame + 1}/{self.count} {stamp}", self.mode, f"obj {self.object} {name}",
-                 f"brush {self.radius}", self.segmenters.describe(self.mode)]
-        if self.progress_text:
-            parts.append(self.progress_text)
-        if not self.viewport.fitted:
-            parts.append(f"zoom {self.viewport.scale:g}:1")
-        if self.playing:
-            parts.append("playing")
-        if self.pending is not None:
-            parts.append(self.pending[0] + "...")
-        elif self.message:
-            parts.append(self.message)
-        else:
-            parts.append("h: help")
-        return " | ".join(parts)
-
-
 def _dedupe(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for p in points:
         if not out or out[-1] != p:
             out.append(p)
     return out
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes):02d}:{rest:05.2f}"
 

@@ -77,7 +77,7 @@ class CvWindow:
             cv2.setMouseCallback(self.title, self._on_mouse)
             if ctl.count > 1:
                 cv2.createTrackbar(TRACKBAR, self.title, ctl.frame, ctl.count - 1, self._on_trackbar)
-            ctl.pending = ("loading segmenters", lambda: ctl.say(ctl.segmenters.warm_up() or ""))
+            ctl.segmenters.start_warm_up()
             self._loop()
         finally:
             ctl.close()

@@ -129,7 +129,35 @@ class Renderer:
         swatch = tuple(int(c) for c in self._colors(ctl)[ctl.object, 0]) if ctl.object else (0, 0, 0)
         cv2.rectangle(strip, (4, 5), (17, 18), swatch, -1)
         cv2.rectangle(strip, (4, 5), (17, 18), (200, 200, 200), 1)
-        _fit_text(strip, ctl.hud_text(), (24, 17), strip.shape[1] - 28)
+        _fit_text(strip, hud_text(ctl), (24, 17), strip.shape[1] - 28)
+
+
+def hud_text(ctl: Controller) -> str:
+    """The one-line status: frame, time, mode, object, brush, engine, propagation, zoom, message."""
+    times = getattr(ctl.ws.info, "timestamps_s", ())
+    stamp = _clock(times[ctl.frame]) if ctl.frame < len(times) else "--:--"
+    info = ctl.objects.get(ctl.object)
+    name = "background/eraser" if ctl.object == 0 else (info.name if info else f"object {ctl.object}")
+    parts = [f"frame {ctl.frame + 1}/{ctl.count} {stamp}", ctl.mode, f"obj {ctl.object} {name}",
+             f"brush {ctl.radius}", ctl.segmenters.describe(ctl.mode)]
+    if ctl.progress_text:
+        parts.append(ctl.progress_text)
+    if not ctl.viewport.fitted:
+        parts.append(f"zoom {ctl.viewport.scale:g}:1")
+    if ctl.playing:
+        parts.append("playing")
+    if ctl.pending is not None:
+        parts.append(ctl.pending[0] + "...")
+    elif ctl.message:
+        parts.append(ctl.message)
+    else:
+        parts.append("h: help")
+    return " | ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes):02d}:{rest:05.2f}"
 
 
 def display_mask(index: np.ndarray, vp: Viewport) -> np.ndarray:

@@ -1,12 +1,15 @@
 """The interactive segmenters of a window session, built once on first use and labelled for the HUD.
 
-f-BRS and S2M load torch and a checkpoint, which takes seconds; the window opens first and builds them
-afterwards (:meth:`Segmenters.warm_up`) or when the first click needs one. Without checkpoints the
-builders return the GrabCut fallback, whose ``weight_free`` flag the HUD shows as "weight-free".
+f-BRS and S2M load torch and a checkpoint, which takes seconds; the window opens at once and builds them
+on a helper thread (:meth:`Segmenters.start_warm_up`) while the user can already look around, brush or
+lasso; a click that comes first waits for the build. Without checkpoints the builders return the GrabCut
+fallback, whose ``weight_free`` flag the HUD shows as "weight-free".
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from xmem_tui.interaction.base import ClickSegmenter, ScribbleSegmenter
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Segmenters:
@@ -33,7 +37,11 @@ class Segmenters:
         self._build_scribble = build_scribble
         self._click: ClickSegmenter | None = None
         self._scribble: ScribbleSegmenter | None = None
+        self._lock = threading.Lock()
         self.failed: set[str] = set()
+        #: Bumped whenever a segmenter is built or fails, so the HUD knows to redraw its label.
+        self.changes = 0
+        self._notes: list[str] = []
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Segmenters:
@@ -56,15 +64,17 @@ class Segmenters:
         Raises:
             UserError: it cannot be built (brush and lasso still work; the message says why).
         """
-        if self._click is None:
-            self._click = self._build("click", self._build_click)
-        return self._click
+        with self._lock:
+            if self._click is None:
+                self._click = self._build("click", self._build_click)
+            return self._click
 
     def scribble(self) -> ScribbleSegmenter:
         """The scribble segmenter (raises like :meth:`click`)."""
-        if self._scribble is None:
-            self._scribble = self._build("scribble", self._build_scribble)
-        return self._scribble
+        with self._lock:
+            if self._scribble is None:
+                self._scribble = self._build("scribble", self._build_scribble)
+            return self._scribble
 
     def _build(self, what: str, build: Callable[[], T]) -> T:
         try:
@@ -75,15 +85,34 @@ class Segmenters:
         except (ImportError, OSError, RuntimeError) as exc:
             self.failed.add(what)
             raise UserError(f"the {what} segmenter is unavailable ({exc}); brush and lasso still work") from exc
+        finally:
+            self.changes += 1
 
     def warm_up(self) -> str | None:
-        """Build both now (the window calls this right after its first paint); returns a failure message."""
+        """Build both now; returns a failure message (None when both are ready)."""
         try:
-            self.click()
-            self.scribble()
+            click, scribble = self.click(), self.scribble()
         except UserError as exc:
             return str(exc)
+        log.info("segmenters ready: %s, %s", click.name, scribble.name)
         return None
+
+    def start_warm_up(self) -> threading.Thread:
+        """:meth:`warm_up` on a daemon thread; a failure message is kept for :meth:`take_notes`."""
+
+        def run() -> None:
+            problem = self.warm_up()
+            if problem:
+                self._notes.append(problem)
+
+        thread = threading.Thread(target=run, name="annotate-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def take_notes(self) -> list[str]:
+        """Messages from the warm-up thread not shown yet."""
+        notes, self._notes = self._notes, []
+        return notes
 
     def describe(self, mode: str) -> str:
         """HUD label of the segmenter behind ``mode``: its name, "weight-free" for the GrabCut fallback."""

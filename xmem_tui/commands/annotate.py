@@ -14,9 +14,26 @@ NAME = "annotate"
 HELP = "open the annotation window: click, scribble, brush or lasso masks; p propagates as a job"
 
 
+IMPORT_NOTE = """\
+Importing a mask (key i) reads the first of these that exists, for the frame shown (frame 12 -> 00012.png):
+  workspace/<video stem>/import/00012.png    (a folder in the video's workspace)
+  <folder of the video>/<video stem>_masks/00012.png   (next to the video: clip.mp4 -> clip_masks/)
+A palette or 8-bit grey PNG of index masks (0 = background, k = object k), at the video's size or the
+processing size (off by up to 2 pixels is resized).
+
+Every edit is saved at once (with an undo snapshot); propagation runs as a job in the background worker,
+and its masks appear in the window as they are written. Over `ssh -X`, lower annotate.max_width /
+max_height in config.toml to send less per redraw."""
+
+
 def register(parser: argparse.ArgumentParser) -> None:
+    from xmem_tui.annotate.keymap import help_lines
+
     parser.add_argument("video", type=Path, help="source video or image folder (also looked up in source/)")
     parser.add_argument("--frame", type=int, default=0, metavar="N", help="frame to show first (default 0)")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    keys = "\n".join(f"  {k:<12} {text}" for k, text in help_lines())
+    parser.epilog = f"keys in the window:\n{keys}\n\n{IMPORT_NOTE}"
 
 
 def resolve_video(settings: Settings, video: Path) -> Path:

@@ -165,7 +165,10 @@ class ExportPipeline:
     def _composite(self, inp: queue.Queue[Any], out: queue.Queue[Any]) -> None:
         try:
             while not self._stop.is_set():
-                item = inp.get()
+                try:
+                    item = inp.get(timeout=0.1)
+                except queue.Empty:
+                    continue
                 if item is _END:
                     break
                 index, pts, duration, pixels = item

@@ -1,14 +1,26 @@
-"""Propagation engines and the XMem inference core."""
+"""Propagation engines and the XMem inference core.
 
-from xmem_tui.inference.core import InferenceCore
+Exports are resolved lazily: light submodules (quality signals, progress, GPU figures) are read by the
+dashboard, whose first paint must not wait for torch to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xmem_tui.inference.core import InferenceCore
 
 __all__ = ["InferenceCore", "propagate"]
 
 
 def __getattr__(name: str) -> object:
-    # Lazy: the propagation loop pulls in media and workspace code that plain model users do not need.
-    if name == "propagate":
-        from xmem_tui.inference import propagate
+    if name == "InferenceCore":
+        from xmem_tui.inference.core import InferenceCore
 
-        return propagate  # the submodule, callable as the function (see propagate._CallableModule)
+        return InferenceCore
+    if name == "propagate":
+        # the submodule, callable as the function (see propagate._CallableModule)
+        return importlib.import_module(f"{__name__}.propagate")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -155,9 +155,10 @@ class InferenceCore:
         assert prob is not None
         if is_mem:
             value, hidden = net.encode_value(image, f16, self.hidden, prob[1:].to(f16.dtype), deep_update=deep)
-            self.memory.add(_rows(key), None if shrinkage is None else _rows(shrinkage)[:, 0],
-                            None if selection is None else _rows(selection), _object_rows(value),
-                            list(range(len(self.all_labels))))
+            with torch.autocast(key.device.type, enabled=False):  # consolidation needs float32
+                self.memory.add(_rows(key), None if shrinkage is None else _rows(shrinkage)[:, 0],
+                                None if selection is None else _rows(selection), _object_rows(value),
+                                list(range(len(self.all_labels))))
             self.last_mem_t = self.t
             if deep:
                 self.hidden = hidden

@@ -105,12 +105,11 @@ class MemoryManager:
         if remove <= 0:
             return  # the official code raises IndexError here; nothing needs removing
         if self.long.count_usage:
-            usage = self.long.usage()
-            threshold = torch.kthvalue(usage, remove).values
-            survived = usage > threshold
+            usage = self.long.usage().cpu()  # at most max_long_term_elements; kthvalue lacks MPS support
+            survived = usage > torch.kthvalue(usage, remove).values
         else:  # official: RuntimeError; keep the newest elements instead
-            survived = torch.arange(before, device=self.long.key.device) >= remove
-        self.long.keep_mask(survived)
+            survived = torch.arange(before) >= remove
+        self.long.keep_mask(survived.to(self.long.key.device))
         self.events.append({"event": "long_term_pruning", "long_size_before": before, "max_size": target,
                             "long_size_after": self.long.size})
 

@@ -91,13 +91,15 @@ class XMemEngine:
         Returns:
             float32 (K+1, H, W) probabilities, background first.
         """
+        if not self.labels:
+            raise ValueError("call reset(labels) with at least one object label before step()")
         image = image_to_tensor(frame, self.device)
         mask_t = None
         if mask is not None:
             if mask.shape != frame.shape[:2]:
                 raise ValueError(f"mask {mask.shape} does not match frame {frame.shape[:2]}")
             m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device)
-            mask_t = torch.stack([m == label for label in self.labels]).float() if self.labels else None
+            mask_t = torch.stack([m == label for label in self.labels]).float()
         with self._autocast():
             probs = self.core.step(image, mask_t, None, end)
         return probs.float().cpu().numpy()

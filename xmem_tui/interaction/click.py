@@ -6,6 +6,12 @@ L-BFGS tune a per-channel scale and bias of those features so that the clicked p
 warm-started from the previous click's optimum. The prediction returned is the best evaluation seen (not the
 optimiser's last point); the two flip halves are averaged as logits, then the sigmoid, then everything is
 mapped back to the image.
+
+Two corner cases follow what the official code evidently means rather than what it does: when the previous
+mask is empty the zoom is skipped for the prediction *and* its inverse (officially a zoom ROI left from an
+earlier click could still be applied to the un-zoomed prediction), and the longest-side limit applies to
+the current input only (officially a limit set on an earlier, un-zoomed click is re-applied to zoomed
+predictions, resampling them twice). Neither happens in the golden session.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ def _segment_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
 
 
 def roi_iou(a: Roi, b: Roi) -> float:
+    """IoU of two inclusive boxes (the zoom keeps its ROI while the new one overlaps it by >= 0.5)."""
     return _segment_iou(a[:2], b[:2]) * _segment_iou(a[2:], b[2:])
 
 
@@ -85,6 +92,7 @@ def crop_resize(image: Tensor, roi: Roi, target: int) -> Tensor:
 
 
 def map_clicks(clicks: list[Click], roi: Roi, crop_shape: tuple[int, int]) -> list[Click]:
+    """Image coordinates -> coordinates in the resized ROI crop (fractional, rounded later by the users)."""
     rmin, rmax, cmin, cmax = roi
     ch, cw = crop_shape
     return [Click(ch * (c.row - rmin) / (rmax - rmin + 1), cw * (c.col - cmin) / (cmax - cmin + 1), c.positive)
@@ -195,6 +203,9 @@ class FBRSController:
         """Add a click at column ``x``, row ``y``; returns the new (H, W) probability map."""
         if self.image is None:
             raise RuntimeError("set_image() must be called before add_click()")
+        height, width = self.image.shape[-2:]
+        if not (0 <= x < width and 0 <= y < height):
+            raise ValueError(f"click ({x}, {y}) is outside the {width}x{height} image")
         self.clicks.append(Click(float(y), float(x), bool(positive)))
         with torch.no_grad():
             self.probability = self._predict()

@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 #: Containers whose muxer forces its own time base.
 _FIXED_TIME_BASE = {"matroska": Fraction(1, 1000), "webm": Fraction(1, 1000)}
-#: Audio codecs each container takes as a stream copy; ``None`` = anything.
+#: Audio codecs each container takes as a stream copy that editors also read; ``None`` = anything.
 _COPYABLE_AUDIO: dict[str, set[str] | None] = {
-    "mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
+    "mp4": {"aac", "mp3", "alac", "ac3", "eac3"},
     "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"},
     "matroska": None,
     "webm": {"opus", "vorbis"},
@@ -143,7 +143,6 @@ class _AudioFeed:
     def __init__(self, source: Path, out: av.container.OutputContainer, fmt: str, codec: str) -> None:
         self._in = av.open(str(source))
         src = self._in.streams.audio[0]
-        self._src = src
         allowed = _COPYABLE_AUDIO[fmt]
         copyable = (allowed is None or src.codec_context.name in allowed) and (
             fmt in _EDIT_LISTS or _first_pts(source) >= 0)

@@ -59,6 +59,17 @@ def _corrupt(where: str, exc: Exception) -> CheckpointError:
                            "re-download it with `xmem-tui models download`")
 
 
+def _names_code(exc: pickle.UnpicklingError) -> bool:
+    """Whether ``weights_only`` refused a pickled global/function/class (code), not merely garbage bytes.
+
+    torch words both the same way up to ``WeightsUnpickler error:``; a text file (say, an HTML error page
+    saved as XMem.pth) fails there with "Unsupported operand", and must be called damaged, not malicious.
+    """
+    text = str(exc)
+    detail = text.partition("WeightsUnpickler error:")[2].lower()
+    return "weights only" in text.lower() and any(word in detail for word in ("global", "function", "class"))
+
+
 def load_state_dict(source: StateSource, map_location: str | torch.device = "cpu") -> dict[str, Tensor]:
     """Read a state dict safely and strip a ``module.`` prefix.
 
@@ -79,7 +90,7 @@ def load_state_dict(source: StateSource, map_location: str | torch.device = "cpu
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower():
+        if _names_code(exc):
             raise CheckpointError(f"{where} was refused: it contains pickled objects that could run code, "
                                   "not just weights; use the official file from `xmem-tui models download`"
                                   ) from exc

@@ -268,8 +268,8 @@ class FBRSNet(nn.Module):
                                   "use a DeepLab ResNet one (e.g. resnet50_dh128_lvis)")
         depth = _detect_depth(state, where)
         if ASPP_PROJECT_KEY not in state:
-            raise CheckpointError(f"{where}: missing entry {ASPP_PROJECT_KEY}; not an f-BRS DeepLab "
-                                  "checkpoint")
+            raise CheckpointError(f"{where} is not an f-BRS DeepLab checkpoint (missing {ASPP_PROJECT_KEY}); "
+                                  "select the right file or run `xmem-tui models download`")
         net = cls(depth=depth, deeplab_ch=int(state[ASPP_PROJECT_KEY].shape[0]))
         load_strict(net, state, where, "f-BRS")
         net.requires_grad_(False)
@@ -286,5 +286,6 @@ def _detect_depth(state: Mapping[str, Tensor], where: str) -> int:
     for depth, bound in _DEPTH_BOUNDS:
         if found <= bound:
             return depth
-    raise CheckpointError(f"{where}: {found} backbone entries match no ResNet-34/50/101 f-BRS model")
+    raise CheckpointError(f"{where}: {found} backbone entries match no ResNet-34/50/101 f-BRS model; "
+                          "select the right file or run `xmem-tui models download`")
 

@@ -143,7 +143,13 @@ class XMemApp(App[None]):
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        running = [r for r in (self.last_jobs.rows if self.last_jobs else []) if r.state in ("queued", "running")]
+        """Leave; jobs keep running in the worker, and the goodbye line says how many (read afresh)."""
+        try:
+            rows = self.service.jobs()
+        except Exception:  # a broken queue must not stop the user from quitting
+            log.exception("reading the job queue on quit failed")
+            rows = self.last_jobs.rows if self.last_jobs else []
+        running = [r for r in rows if r.state in ("queued", "running")]
         if running:
             self.notify(f"{len(running)} job(s) keep running in the worker; reopen xmem-tui to watch them.")
         self.exit(message=f"{len(running)} job(s) still queued or running in the worker." if running else None)

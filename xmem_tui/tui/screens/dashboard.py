@@ -54,6 +54,7 @@ class DashboardScreen(Screen):
         super().__init__()
         self.summaries: list[SourceSummary] = []
         self._watcher: SourceWatcher | None = None
+        self._finished_jobs: frozenset[str] = frozenset()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,6 +72,7 @@ class DashboardScreen(Screen):
         self._watcher.start()
         self.scan()
         self.set_interval(1.0, self.refresh_progress)
+        self.set_interval(1.0, self._rescan_after_jobs)
 
     def on_unmount(self) -> None:
         if self._watcher is not None:
@@ -86,6 +88,20 @@ class DashboardScreen(Screen):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         self.app.worker_failed(event)
+
+    def on_screen_resume(self) -> None:
+        """Coming back from a video or the jobs list: masks or exports may have changed meanwhile."""
+        if self._watcher is not None:
+            self.scan()
+
+    def _rescan_after_jobs(self) -> None:
+        """A job that finished changed its video's masks or last export: rescan (jobs run in another process)."""
+        jobs = self.app.last_jobs
+        finished = frozenset(r.id for r in jobs.rows if r.state in ("done", "failed", "cancelled")) if jobs \
+            else frozenset()
+        if finished != self._finished_jobs:
+            self._finished_jobs = finished
+            self.scan()
 
     @on(SourcesChanged)
     def _sources_changed(self) -> None:

@@ -1,0 +1,130 @@
+"""A throw-away project with a generated clip, and helpers to run, watch and kill real xmem-tui processes.
+
+Every process a test starts is recorded and killed at teardown (a detached worker too), so a failing
+test never leaves a worker running. ``wait_for`` and the queue-lock probe are the job tests' own
+(:mod:`tests.jobs.helpers`); the environment differs: the slowed runners of this package replace the
+built-in kinds only when a test asks for it (``slow=True``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from jobs.helpers import wait_for
+from xmem_tui.config import Settings, load_settings
+from xmem_tui.jobs.pidfile import lock_held, worker_status
+from xmem_tui.jobs.queue import JobQueue
+from xmem_tui.jobs.runners import EXTRA_ENV
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CONFIG = '[processing]\nsize = 96\nengine = "flow"\nthreads = 1\n'
+SLOW_RUNNERS = "propagate=slowed:propagate,export=slowed:export"
+N_FRAMES = 40
+SHAPE = (96, 160)
+
+__all__ = ["CONFIG", "N_FRAMES", "SHAPE", "RelProject", "env", "file_digests", "wait_for"]
+
+
+def env(slow: bool = False, **extra: str) -> dict[str, str]:
+    """Environment of a child process: this package importable, optionally the slowed runners."""
+    out = dict(os.environ)
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), str(REPO), out.get("PYTHONPATH", "")) if p)
+    out.pop("XMEM_TUI_CONFIG", None)
+    out.pop(EXTRA_ENV, None)
+    if slow:
+        out[EXTRA_ENV] = SLOW_RUNNERS
+    out.update(extra)
+    return out
+
+
+def file_digests(folder: Path, pattern: str = "*.png") -> dict[str, str]:
+    """sha256 of every visible file matching ``pattern`` in ``folder`` (to prove files were not touched)."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob(pattern))
+            if not p.name.startswith(".")}
+
+
+@dataclass
+class RelProject:
+    """A project folder (config.toml, source/clip.mp4, ground-truth masks) and the processes run in it."""
+
+    root: Path
+    truth: list[np.ndarray]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def video(self) -> Path:
+        return self.root / "source" / "clip.mp4"
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def queue(self) -> JobQueue:
+        return JobQueue(self.jobs, self.root)
+
+    def workspace(self):  # -> Workspace (imported lazily: it pulls in the media stack)
+        from xmem_tui.workspace import Workspace
+
+        return Workspace.for_video(self.settings, self.video)
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "xmem_tui", "--config", str(self.config), *args]
+
+    def cli(self, *args: str, slow: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.command(*args), cwd=self.root, env=env(slow), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def spawn(self, argv: list[str], name: str, slow: bool = False, **extra_env: str) -> subprocess.Popen[bytes]:
+        """Start ``argv`` in the project folder, output in ``<name>.out``; killed at teardown."""
+        with open(self.root / f"{name}.out", "ab") as out:
+            process = subprocess.Popen(argv, cwd=self.root, env=env(slow, **extra_env), stdout=out,
+                                       stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def output(self, name: str) -> str:
+        path = self.root / f"{name}.out"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def worker(self, slow: bool = False, name: str = "worker") -> subprocess.Popen[bytes]:
+        """``xmem-tui worker`` in the foreground (a process of its own we can SIGKILL)."""
+        process = self.spawn(self.command("worker"), name, slow)
+        wait_for(lambda: lock_held(self.jobs) and worker_status(self.jobs).pid == process.pid, 60,
+                 what="the worker to take the queue lock")
+        return process
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        wait_for(lambda: not lock_held(self.jobs), 10, what="the killed worker's lock to drop")
+
+    def cleanup(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+        if self.jobs.exists() and lock_held(self.jobs):  # a detached worker started by a test
+            pid = worker_status(self.jobs).pid
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+                wait_for(lambda: not lock_held(self.jobs), 10, what="the detached worker to die")

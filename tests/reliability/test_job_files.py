@@ -1,0 +1,82 @@
+"""Job files a worker must refuse: malformed, or pointing outside the project (directly or via a symlink).
+
+Parsing rules are unit-tested in tests/jobs/test_model.py; here a real worker meets the files in queued/
+and must fail each one with a clear reason, write nothing outside the project and keep going.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from xmem_tui.cli import main
+from xmem_tui.jobs.worker import Worker
+
+from .procs import RelProject, file_digests
+
+OUTSIDE = "../outside"
+
+
+def _files(outside: str) -> dict[str, tuple[str, str]]:
+    """Job file name -> (TOML text, fragment of the error the worker records)."""
+    return {
+        "not-toml": ('kind = "propagate"\nvideo = "source/clip.mp4"\n[params\nstart = 0\n', "not valid TOML"),
+        "no-video": ('kind = "propagate"\n[params]\nstart = 0\n', "missing required key 'video'"),
+        "video-dotdot": (f'kind = "propagate"\nvideo = "{OUTSIDE}/clip.mp4"\n[params]\nstart = 0\n',
+                         "points outside the project"),
+        "video-absolute": (f'kind = "propagate"\nvideo = "{outside}/clip.mp4"\n[params]\nstart = 0\n',
+                           "points outside the project"),
+        "out-dotdot": ('kind = "export"\nvideo = "source/clip.mp4"\n[params]\nkind = "mask"\n'
+                       f'out = "{OUTSIDE}/stolen.mkv"\n', "params.out"),
+        "out-absolute": ('kind = "export"\nvideo = "source/clip.mp4"\n[params]\nkind = "mask"\n'
+                         f'output = "{outside}/stolen.mkv"\n', "params.output"),
+        "out-symlink": ('kind = "export"\nvideo = "source/clip.mp4"\n[params]\nkind = "mask"\n'
+                        'out = "exports/link/stolen.mkv"\n', "points outside the project"),
+        "wrong-type": ('kind = "propagate"\nvideo = "source/clip.mp4"\npriority = "high"\n', "priority must be"),
+        "unknown-kind": ('kind = "rm -rf"\nvideo = "source/clip.mp4"\n', "unknown kind"),
+    }
+
+
+@pytest.mark.timeout(120)
+def test_worker_fails_bad_and_escaping_job_files_and_writes_nothing_outside(annotated: RelProject,
+                                                                             capsys: pytest.CaptureFixture) -> None:
+    project = annotated
+    outside = (project.root / OUTSIDE).resolve()
+    outside.mkdir()
+    shutil.copy(project.video, outside / "clip.mp4")
+    (project.root / "exports").mkdir()
+    (project.root / "exports" / "link").symlink_to(outside, target_is_directory=True)
+    before = file_digests(project.root / "workspace" / "clip" / "masks")
+    files = _files(str(outside))
+    queued = project.jobs / "queued"
+    queued.mkdir(parents=True)
+    for name, (text, _) in files.items():
+        (queued / f"20260101T000000000000-{name}.toml").write_text(text)
+    good = project.queue.submit("propagate", "source/clip.mp4", {"start": 0, "end": 2, "engine": "flow"})
+
+    assert Worker(project.settings, once=True).run() == 0
+
+    jobs = {job.id.split("-", 1)[1]: job for job in project.queue.list()}
+    for name, (_, fragment) in files.items():
+        job = jobs[name]
+        assert job.state == "failed" and fragment in job.error, (name, job.error)
+        assert "\n" not in job.error
+    assert project.queue.get(good.id).state == "done"  # the worker went on to the good job
+    assert sorted(p.name for p in outside.iterdir()) == ["clip.mp4"]  # nothing written outside
+    assert not (project.root / "workspace" / "outside").exists()
+    after = file_digests(project.root / "workspace" / "clip" / "masks")
+    assert {k: after[k] for k in before} == before
+    assert main(["--config", str(project.config), "jobs", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.count("failed") >= len(files)
+
+
+def test_submitting_an_escaping_path_is_a_one_line_error(annotated: RelProject,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(annotated.config), "export", str(annotated.video), "--kind", "mask",
+                 "--out", str(annotated.root.parent / "stolen.mkv"), "--queue"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("xmem-tui: error: ") and err.count("\n") == 1
+    assert "outside the project" in err and not (annotated.root.parent / "stolen.mkv").exists()
+    assert annotated.queue.list() == []
