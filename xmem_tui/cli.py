@@ -7,12 +7,13 @@ libraries (torch, cv2, textual) inside ``run`` only, so ``xmem-tui --help`` and 
 paint stay fast. With no command, the dashboard opens.
 
 Exit codes: 0 success, 1 a command-specific failure (e.g. a self-check failed), 2 a user error (bad
-input or configuration; one line on stderr), 3 an unexpected internal error, 130 interrupted.
+input or configuration, a full disk; one line on stderr), 3 an unexpected internal error, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import pkgutil
@@ -26,6 +27,9 @@ from xmem_tui.config import Settings, find_config, load_settings
 from xmem_tui.errors import UserError
 
 log = logging.getLogger("xmem_tui")
+
+#: OS errors caused by the machine, not by xmem-tui: reported in one line like a user error.
+_ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES})
 
 
 def command_modules() -> dict[str, ModuleType]:
@@ -84,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:  # a full disk is no bug: no traceback
+            where = f": {exc.filename}" if exc.filename else ""
+            print(f"xmem-tui: error: {exc.strerror}{where}; free some space (or fix the permissions) and run the "
+                  "command again: everything saved before is kept.", file=sys.stderr)
+            return UserError.exit_code
         log.exception("internal error")
         print(f"xmem-tui: internal error: {exc!r} (rerun with --debug for details)", file=sys.stderr)
         return 3

@@ -236,7 +236,14 @@ class Workspace:
         record = FrameRecord(provenance=provenance, run=run, time=time.time())
         text = {"xmem-tui": json.dumps(dataclasses.asdict(record), sort_keys=True)}
         write_soft_mask(self.soft_path(index), np.ascontiguousarray(soft, dtype=np.uint8))
-        write_index_mask(self.mask_path(index), mask, text=text)
+        try:
+            write_index_mask(self.mask_path(index), mask, text=text)
+        except BaseException:
+            # The soft masks just written belong to a mask that was not saved (full disk...): drop them, so
+            # the frame's soft masks are derived from its previous index mask instead of contradicting it.
+            with contextlib.suppress(FileNotFoundError):
+                self.soft_path(index).unlink()
+            raise
         self._refresh()
         self._ensure_objects(np.unique(mask))
         self._append({"f": index, **dataclasses.asdict(record)})

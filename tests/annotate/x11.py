@@ -106,9 +106,11 @@ class App:
         time.sleep(0.3)
 
     def keys(self, *keys: str) -> None:
+        # Qt's waitKeyEx keeps one key per event pump: keys closer together than a (loaded) loop turn
+        # could merge, as they would for a user typing faster than the window redraws.
         for key in keys:
             self.xdo("key", key)
-            time.sleep(0.15)
+            time.sleep(0.3)
 
     def screenshot(self, name: str) -> Path:
         """Save the screen as tests/artifacts/<name>.png (git-ignored) and return its path."""

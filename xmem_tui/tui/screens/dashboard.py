@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +16,7 @@ from xmem_tui.tui.messages import SourcesChanged, SourcesScanned
 from xmem_tui.tui.service import SourceSummary
 from xmem_tui.tui.watcher import SourceWatcher
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
+from xmem_tui.tui.widgets.tables import fill_table
 
 #: Sized for an 80-column terminal: size, duration and object count are in the line under the table.
 COLUMNS = ("source", "fps", "frames", "keys", "masked", "stale", "last export")
@@ -34,10 +36,10 @@ def export_cell(s: SourceSummary) -> str:
 def summary_cells(s: SourceSummary) -> tuple[str, ...]:
     """Table cells for one source (an unreadable source shows its error instead)."""
     if s.error:
-        return (s.name, "unreadable", "", "", "", "", "")
+        return (escape(s.name), "unreadable", "", "", "", "", "")
     fps = f"{s.fps:.2f}{' VFR' if s.vfr else ''}"
-    return (s.name, fps, str(s.frames), str(s.keyframes), f"{s.masked_pct:.0f}%", str(s.stale) if s.stale else "",
-            export_cell(s))
+    return (escape(s.name), fps, str(s.frames), str(s.keyframes), f"{s.masked_pct:.0f}%",
+            str(s.stale) if s.stale else "", export_cell(s))
 
 
 class DashboardScreen(Screen):
@@ -64,8 +66,7 @@ class DashboardScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        table = self.query_one("#sources", DataTable)
-        table.add_columns(*COLUMNS)
+        fill_table(self.query_one("#sources", DataTable), COLUMNS, [], [])
         panel = self.query_one(PropagationPanel)
         self.watch(self.app, "engine_label", lambda label: setattr(panel, "engine", label))
         self._watcher = SourceWatcher(self.app.settings.source_dir, lambda: self.post_message(SourcesChanged()))
@@ -109,14 +110,9 @@ class DashboardScreen(Screen):
 
     @on(SourcesScanned)
     def _show_sources(self, message: SourcesScanned) -> None:
-        table = self.query_one("#sources", DataTable)
-        selected = self.selected
         self.summaries = message.summaries
-        table.clear()
-        for summary in self.summaries:
-            table.add_row(*summary_cells(summary), key=str(summary.path))
-        if selected is not None and any(s.path == selected.path for s in self.summaries):
-            table.move_cursor(row=next(i for i, s in enumerate(self.summaries) if s.path == selected.path))
+        fill_table(self.query_one("#sources", DataTable), COLUMNS, [summary_cells(s) for s in self.summaries],
+                   [str(s.path) for s in self.summaries])
         if not self.summaries:
             self.query_one("#source-info", Static).update(
                 f"No videos in {self.app.settings.source_dir} yet: copy some there (they appear here at once).")

@@ -14,6 +14,7 @@ from textual.worker import Worker
 
 from xmem_tui.tui.messages import JobsRefreshed
 from xmem_tui.tui.service import JobRow
+from xmem_tui.tui.widgets.tables import fill_table
 
 COLUMNS = ("job", "kind", "video", "state", "progress", "output / error", "check")
 STATE_STYLE = {"queued": "cyan", "running": "bold green", "done": "green", "failed": "bold red",
@@ -64,7 +65,7 @@ class JobsScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one("#jobs", DataTable).add_columns(*COLUMNS)
+        fill_table(self.query_one("#jobs", DataTable), COLUMNS, [], [])
         if self.app.last_jobs is not None:
             self.show(self.app.last_jobs)
 
@@ -74,14 +75,9 @@ class JobsScreen(Screen):
 
     @on(JobsRefreshed)
     def show(self, message: JobsRefreshed) -> None:
-        table = self.query_one("#jobs", DataTable)
-        cursor = table.cursor_row
         self.rows = message.rows
-        table.clear()
-        for row in self.rows:
-            table.add_row(*job_cells(row), key=row.id)
-        if self.rows:
-            table.move_cursor(row=min(max(cursor, 0), len(self.rows) - 1))
+        fill_table(self.query_one("#jobs", DataTable), COLUMNS, [job_cells(r) for r in self.rows],
+                   [r.id for r in self.rows])
         w = message.worker
         text = (f"worker: [green]running[/] (pid {w.pid}, {w.state}{', job ' + w.job if w.job else ''})"
                 if w.alive else "worker: [red]not running[/] — press w to start it (jobs wait in the queue)")
