@@ -135,9 +135,9 @@ def test_role_lock_refuses_a_second_holder_and_frees_on_exit(ws: Workspace, clip
     proc.start()
     try:
         assert started.wait(10)
-        with pytest.raises(WorkspaceBusy, match=r"a propagation is already running \(pid \d+"):
-            with ws.exclusive("propagate"):
-                pass
+        with pytest.raises(WorkspaceBusy, match=r"a propagation is already running \(pid \d+"), \
+                ws.exclusive("propagate"):
+            pass
         assert ws.holder("propagate")["pid"] == proc.pid
     finally:
         release.set()
@@ -196,3 +196,15 @@ def test_objects_can_be_named(ws: Workspace, clip: Path) -> None:
     ws.set_object(2, name="judoka")
     assert Workspace.open(ws.root, clip, processing_size=48).objects[2].name == "judoka"
     assert json.loads((ws.root / "state.json").read_text())["shape"] == [48, 72]
+
+
+def test_propagated_mask_never_replaces_a_user_edit(ws: Workspace) -> None:
+    user = labels(ws.shape, 14)
+    ws.write_frame(4, user, provenance="user:scribble")
+    record = ws.write_frame(4, labels(ws.shape, 15), provenance="propagated", run="r")
+    assert record.provenance == "user:scribble"
+    np.testing.assert_array_equal(ws.read_mask(4), user)
+    ws.history_push(4)
+    ws.write_frame(4, labels(ws.shape, 16), provenance="user:free")
+    assert ws.undo(4)
+    np.testing.assert_array_equal(ws.read_mask(4), user)

@@ -215,7 +215,9 @@ class Workspace:
             index: frame index (display order).
             mask: uint8 (h, w) index mask at processing resolution.
             soft: optional uint8 (K, h, w) soft masks; hard masks are derived when omitted.
-            provenance: ``"propagated"`` or ``"user:<kind>"``.
+            provenance: ``"propagated"`` or ``"user:<kind>"``. A propagated mask never replaces a
+                user-annotated one (checked under the write lock, so a propagation racing with the
+                window cannot overwrite an edit); the existing record is returned instead.
             run: propagation run id (see :meth:`begin_run`).
         """
         self._check_index(index)
@@ -230,9 +232,14 @@ class Workspace:
             return self._write_frame_locked(index, mask, soft, provenance, run)
 
     def _write_frame_locked(self, index: int, mask: np.ndarray, soft: np.ndarray, provenance: str,
-                            run: str | None) -> FrameRecord:
+                            run: str | None, force: bool = False) -> FrameRecord:
         from xmem_tui.media.masks import write_index_mask, write_soft_mask
 
+        self._refresh()
+        existing = self._state["frames"].get(str(index))
+        if provenance == PROPAGATED and not force and existing and existing["provenance"].startswith(USER_PREFIX):
+            log.info("frame %d was annotated by the user; the propagated mask is not stored", index)
+            return FrameRecord(**existing)
         record = FrameRecord(provenance=provenance, run=run, time=time.time())
         text = {"xmem-tui": json.dumps(dataclasses.asdict(record), sort_keys=True)}
         write_soft_mask(self.soft_path(index), np.ascontiguousarray(soft, dtype=np.uint8))
@@ -615,7 +622,7 @@ class Workspace:
             if restored is None:
                 self._clear_frame_locked(index)
             else:
-                self._write_frame_locked(index, *restored)
+                self._write_frame_locked(index, *restored, force=True)
             _clear_dir(top)
             top.rmdir()
         return True

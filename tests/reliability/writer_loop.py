@@ -56,6 +56,7 @@ def main(argv: list[str]) -> None:
         while not go.exists():
             time.sleep(0.005)
     n = 0
+    started = time.time()
     while int(count) == 0 or n < int(count):
         index = first + n % (last - first + 1)
         run = None if provenance.startswith("user:") else f"writer{writer}"
@@ -63,6 +64,7 @@ def main(argv: list[str]) -> None:
         if n == 0 and go is None:
             ready.touch()
         n += 1
+    Path(f"{video}.{writer}.span").write_text(f"{started} {time.time()}\n")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.tui.app import make_app
 
     app = make_app(settings)
-    app.run()
-    if app.return_code:
-        return app.return_code
-    return 0
+    goodbye = app.run()
+    if goodbye:
+        print(goodbye)
+    return app.return_code or 0

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 REPEAT_ERROR_S = 10.0
 
 
-class XMemApp(App[None]):
+class XMemApp(App[str | None]):
     """xmem-tui dashboard. Create it with :func:`make_app`."""
 
     CSS_PATH = "app.tcss"
@@ -152,7 +152,9 @@ class XMemApp(App[None]):
         running = [r for r in rows if r.state in ("queued", "running")]
         if running:
             self.notify(f"{len(running)} job(s) keep running in the worker; reopen xmem-tui to watch them.")
-        self.exit(message=f"{len(running)} job(s) still queued or running in the worker." if running else None)
+        # The CLI prints the result after the terminal is restored, so the line stays on the user's screen.
+        self.exit(f"{len(running)} job(s) still queued or running in the worker; `xmem-tui jobs list` shows "
+                  "them." if running else None)
 
     def get_system_commands(self, screen: Screen) -> Any:
         yield from super().get_system_commands(screen)
