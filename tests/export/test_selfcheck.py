@@ -77,3 +77,14 @@ def test_the_job_result_names_the_outputs(clips: dict, settings: Any) -> None:
         result = stop.value
     assert result["complete"] and result["outputs"] == [str(settings.project_dir / "exports" / "result.mkv")]
     assert Path(result["report"]).is_file()
+
+
+@pytest.mark.parametrize(("kind", "out"), [("mask", "exports/again.mkv"), ("masks", "exports/again_masks")])
+def test_exporting_again_replaces_the_previous_output(clips: dict, settings: Any, kind: str, out: str) -> None:
+    video, _ = clips["cfr"]
+    final = settings.project_dir / out
+    for _ in range(2):
+        list(run_export({"kind": kind, "out": out}, settings, video))
+    assert final.exists() and not list(final.parent.glob(f".{final.stem}.partial*"))
+    if final.is_dir():
+        assert len(list(final.glob("*.png"))) == 20

@@ -44,7 +44,7 @@ def test_one_click_finds_the_object(scene) -> None:
     gt = mask == 1
     prob = seg.add_click(*_centre(gt), positive=True)
     assert prob.dtype == np.float32 and prob.shape == gt.shape
-    assert 0 <= prob.min() and prob.max() <= 1
+    assert prob.min() >= 0 and prob.max() <= 1
     assert _iou(prob > 0.5, gt) > 0.8
 
 

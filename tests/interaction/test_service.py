@@ -67,5 +67,5 @@ def test_invalid_checkpoint_is_reported_not_ignored(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     settings.models_dir.mkdir(parents=True)
     (settings.models_dir / "s2m.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="s2m.pth"):
+    with pytest.raises(CheckpointError, match=r"s2m\.pth"):
         service.build_scribble(settings, device="cpu")

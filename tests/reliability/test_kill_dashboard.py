@@ -16,7 +16,7 @@ from xmem_tui.jobs.pidfile import lock_held, worker_status
 from .checks import assert_masks_whole
 from .procs import N_FRAMES, RelProject, env, wait_for
 
-pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
+pytestmark = [pytest.mark.slow, pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 
 
 class Tmux:

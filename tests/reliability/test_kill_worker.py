@@ -13,6 +13,8 @@ from xmem_tui.export.options import temporary
 from .checks import assert_masks_whole, assert_records_match_files, mask_files
 from .procs import N_FRAMES, RelProject, file_digests, wait_for
 
+pytestmark = pytest.mark.slow  # real processes
+
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()

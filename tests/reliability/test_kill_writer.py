@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 
@@ -13,13 +14,16 @@ import numpy as np
 import pytest
 
 from xmem_tui.media.masks import read_index_mask, read_mask_text
+from xmem_tui.workspace import hard_soft
 
 from .checks import no_temp_files
-from .procs import HERE, RelProject, wait_for
+from .procs import HERE, RelProject, env, wait_for
 from .writer_loop import identify, pattern
 
 FRAMES = range(0, 20)
 KILLS = 6
+
+pytestmark = pytest.mark.slow  # real processes
 
 
 def _spawn_writer(project: RelProject, writer: int, count: int = 0):
@@ -40,6 +44,7 @@ def test_sigkill_mid_write_frame_never_tears_a_mask_or_loses_a_record(project: R
     for index in FRAMES:  # every frame starts with a known mask
         ws.write_frame(index, pattern(1, 0), provenance="user:free")
     for kill in range(KILLS):
+        spawned = time.time()
         process, ready = _spawn_writer(project, 1 + kill % 2)
         wait_for(ready.exists, 60, what="the writer's first write")
         time.sleep(rng.uniform(0.0, 0.25))
@@ -47,17 +52,22 @@ def test_sigkill_mid_write_frame_never_tears_a_mask_or_loses_a_record(project: R
         process.wait(10)
         fresh = project.workspace()  # a new reader: state.json plus the journal, torn tail included
         records = fresh.records()
-        unrecorded = []
+        lagging = []
         for index in FRAMES:
             path = fresh.mask_path(index)
             mask = read_index_mask(path)  # raises on a torn PNG
             assert identify(mask) is not None, f"frame {index} holds a mask no writer wrote (seed {seed})"
             meta = json.loads(read_mask_text(path)["xmem-tui"])
-            if records[index].time != meta["time"]:
-                unrecorded.append(index)  # the mask landed, its journal line did not (yet)
-        assert len(unrecorded) <= 1, f"{unrecorded} lack their journal line after kill {kill} (seed {seed})"
-    # a killed write may leave a hidden temporary file; it is never taken for a mask, even by a rebuild
-    assert project.workspace().rebuild_state() == len(FRAMES), no_temp_files(ws.root)
+            assert records[index].time <= meta["time"], (index, seed)  # a record never runs ahead of its file
+            if records[index].time != meta["time"] and meta["time"] > spawned:
+                lagging.append(index)  # the killed write: its mask landed, its journal line did not
+        assert len(lagging) <= 1, f"{lagging} lack their journal line after kill {kill} (seed {seed})"
+    # a killed write may leave a hidden temporary file; it is never taken for a mask, and a rebuild
+    # (`xmem-tui repair`) brings every record back in line with its mask file
+    fresh = project.workspace()
+    assert fresh.rebuild_state() == len(FRAMES), no_temp_files(ws.root)
+    for index, record in fresh.records().items():
+        assert record.time == json.loads(read_mask_text(fresh.mask_path(index))["xmem-tui"])["time"]
 
 
 def test_torn_last_journal_line_is_ignored_and_the_next_write_is_kept(annotated: RelProject) -> None:
@@ -78,3 +88,31 @@ def test_torn_last_journal_line_is_ignored_and_the_next_write_is_kept(annotated:
         np.testing.assert_array_equal(reader.read_mask(5), mask)
     ws.write_frame(6, mask, provenance="user:free")
     assert annotated.workspace().user_frames() == [0, 5, 6] == other.user_frames()
+
+
+KILL_BETWEEN_RENAMES = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from writer_loop import pattern
+from xmem_tui.config import load_settings
+from xmem_tui.media import masks
+from xmem_tui.workspace import Workspace
+ws = Workspace.for_video(load_settings(Path(sys.argv[1])), Path(sys.argv[2]))
+masks.write_index_mask = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+ws.write_frame(4, pattern(2, 40), provenance="user:free")  # dies after the soft rename, before the mask's
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="known issue: a save killed between its soft-mask and index-mask renames "
+                                       "leaves soft masks of the unsaved mask (reported; see README)")
+def test_sigkill_between_the_soft_and_index_mask_renames_keeps_them_agreeing(annotated: RelProject) -> None:
+    ws = annotated.workspace()
+    old = pattern(1, 3)
+    ws.write_frame(4, old, provenance="user:free")
+    result = subprocess.run([sys.executable, "-c", KILL_BETWEEN_RENAMES, str(annotated.config),
+                             str(annotated.video), str(HERE)], env=env(), capture_output=True, timeout=60, check=False)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    fresh = annotated.workspace()
+    np.testing.assert_array_equal(fresh.read_mask(4), old)
+    np.testing.assert_array_equal(fresh.read_soft(4), hard_soft(old, 1))

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from rich.text import Text
 
 from xmem_tui.jobs.pidfile import ensure_worker, worker_status
@@ -26,6 +27,8 @@ from xmem_tui.tui.screens.video import VideoScreen
 from xmem_tui.tui.widgets.preview import Preview
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.workspace import Workspace
+
+pytestmark = pytest.mark.slow  # real worker processes
 
 SIZE = (100, 30)
 #: Generous bounds: a cold worker imports torch and OpenCV before its first frame.
@@ -57,6 +60,7 @@ async def test_acceptance_flow_propagate_and_export(real_settings, wait_for, mon
         return real_popen(command, *args, **kwargs)  # the worker is started for real
 
     monkeypatch.setattr(service_module.subprocess, "Popen", popen)
+    monkeypatch.setenv("DISPLAY", ":99")  # the service refuses to launch the window without a display
     app = make_app(settings)
     async with app.run_test(size=SIZE) as pilot:
         dashboard = app.screen

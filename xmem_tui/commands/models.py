@@ -81,7 +81,7 @@ def _verify(settings: Settings, names: list[str]) -> int:
 
 
 def _download(settings: Settings, names: list[str], url_base: str | None, force: bool) -> int:
-    from xmem_tui.model.download import fetch
+    from xmem_tui.model.download import fetch, part_path
     from xmem_tui.model.registry import RELEASE_BASE, spec_for, verify
 
     base = url_base or RELEASE_BASE
@@ -98,6 +98,7 @@ def _download(settings: Settings, names: list[str], url_base: str | None, force:
                 continue
         if force:
             dest.unlink(missing_ok=True)
+            part_path(dest).unlink(missing_ok=True)
         url = spec.url(base)
         print(f"{spec.name}: downloading {url}", file=sys.stderr)
         fetch(url, dest, progress=_Progress(spec.name), verify=lambda p, s=spec: verify(s, p))

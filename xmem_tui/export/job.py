@@ -200,7 +200,8 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
         raise SelfCheckFailed(f"{finals[0]}: export self-check failed: {report['problems'][0]} "
                               f"(report: {report_path(finals[0])}).")
     for temp, final in zip(temps, finals, strict=True):
-        _remove(final)
+        if temp.is_dir():
+            _remove(final)  # a folder cannot be renamed over another; a file is replaced atomically
         os.replace(temp, final)
     result = {"outputs": [str(p) for p in finals], "report": str(report_path(finals[0])),
               "missing_masks": len(mattes.missing), "done": masks.count, "total": masks.count, "complete": True}

@@ -139,6 +139,8 @@ class InferenceCore:
         normal = (not self.deep_sync or not deep) and not end
         if not segment and mask is None:
             raise ValueError("the first frame (or a frame with nothing to segment) needs a mask")
+        if mask is not None and mask.shape[0] != len(self.all_labels):
+            raise ValueError(f"mask has {mask.shape[0]} channels for {len(self.all_labels)} labels")
 
         net = self.network
         key, shrinkage, selection, f16, f8, f4 = net.encode_key(

@@ -1,4 +1,4 @@
-"""Image operations behind the weight-free flow engine: flow, warping, edge snapping, colour models, GrabCut.
+"""Image operations behind the weight-free flow engine: flow, motion candidates, colour models, GrabCut.
 
 Kept apart from :mod:`xmem_tui.inference.flow_engine` so each operation can be tested and tuned alone and the
 engine reads as the algorithm it implements. Images are uint8 RGB (H, W, 3); probabilities float32.
@@ -50,37 +50,6 @@ def backward_flow(dis: cv2.DISOpticalFlow, prev_gray: np.ndarray, gray: np.ndarr
     bound = alpha * (np.sum(back ** 2, axis=-1) + np.sum(fwd_at ** 2, axis=-1)) + beta
     inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     return FlowField(map_x, map_y, (err <= bound) & inside)
-
-
-def warp(probs: np.ndarray, field: FlowField) -> np.ndarray:
-    """Warp (C, H, W) float32 maps of the previous frame onto the current one (bilinear)."""
-    return np.stack([cv2.remap(p, field.map_x, field.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                     for p in probs])
-
-
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Edge-preserving smoothing of ``src`` (float32 (H, W)) along the edges of ``guide`` (He et al. 2010).
-
-    Snaps a blurry warped mask to the object's actual edges in the current frame. ``guide`` is float32
-    (H, W, 3) in [0, 1]; the colour version separates objects whose grey levels are alike.
-    """
-    size = (2 * radius + 1, 2 * radius + 1)
-
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
-
-    mean_i = box(guide)
-    mean_p = box(src)
-    cov_ip = box(guide * src[..., None]) - mean_i * mean_p[..., None]
-    var = np.empty((*src.shape, 3, 3), dtype=np.float32)
-    for a in range(3):
-        for b in range(a, 3):
-            v = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b]
-            var[..., a, b] = var[..., b, a] = v
-    var += eps * np.eye(3, dtype=np.float32)
-    coef = np.linalg.solve(var, cov_ip[..., None])[..., 0]
-    offset = mean_p - np.sum(coef * mean_i, axis=-1)
-    return np.sum(box(coef) * guide, axis=-1) + box(offset)
 
 
 class ColourModel:
@@ -168,3 +137,106 @@ def grabcut_band(image: np.ndarray, prob: np.ndarray, band: int, iterations: int
     out = np.zeros((h, w), dtype=bool)
     out[y0:y1, x0:x1] = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
     return out
+
+
+@dataclass
+class Candidate:
+    """One way the current frame could have come from the previous one.
+
+    Attributes:
+        map_x: float32 (H, W) source column in the previous frame of each current pixel.
+        map_y: float32 (H, W) source row.
+        owner: the label (channel) whose motion this is, or -1 for the dense flow that moves every label.
+        bonus: cost subtracted where this candidate is used (the dense flow is preferred on ties).
+    """
+
+    map_x: np.ndarray
+    map_y: np.ndarray
+    owner: int = -1
+    bonus: float = 0.0
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+
+
+def affine_candidate(flow: FlowField, labels: np.ndarray, label: int, rng: np.random.Generator,
+                     max_points: int = 3000) -> Candidate | None:
+    """The affine motion that best explains the reliable flow inside ``label``'s region (RANSAC).
+
+    Pixels near the region's edge are left out: that is where dense flow bleeds across motion boundaries,
+    and where a single parametric motion per label is most useful.
+    """
+    h, w = labels.shape
+    region = cv2.erode((labels == label).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    sy = np.clip(np.rint(flow.map_y).astype(np.int32), 0, h - 1)
+    sx = np.clip(np.rint(flow.map_x).astype(np.int32), 0, w - 1)
+    ys, xs = np.nonzero(region[sy, sx] & flow.reliable)
+    if len(xs) < 10:
+        return None
+    pick = rng.choice(len(xs), min(max_points, len(xs)), replace=False)
+    ys, xs = ys[pick], xs[pick]
+    src = np.stack([xs, ys], axis=1).astype(np.float32)
+    dst = np.stack([flow.map_x[ys, xs], flow.map_y[ys, xs]], axis=1)
+    a, _ = cv2.estimateAffine2D(src, dst, ransacReprojThreshold=1.0)
+    if a is None:
+        return None
+    xx, yy = _grid(h, w)
+    return Candidate((a[0, 0] * xx + a[0, 1] * yy + a[0, 2]).astype(np.float32),
+                     (a[1, 0] * xx + a[1, 1] * yy + a[1, 2]).astype(np.float32), owner=label)
+
+
+def search_candidate(prev_gray: np.ndarray, gray: np.ndarray, labels: np.ndarray, label: int,
+                     radius: int) -> Candidate | None:
+    """Translation of ``label`` found by masked template matching within ``radius`` pixels.
+
+    Optical flow locks onto the wrong period of fine repetitive textures (stripes, checks, fabric) when an
+    object moves more than half a period per frame; matching the whole object, silhouette and shading
+    included, does not.
+    """
+    ys, xs = np.nonzero(labels == label)
+    if len(xs) < 20:
+        return None
+    h, w = labels.shape
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    template = prev_gray[y0:y1, x0:x1]
+    weight = (labels[y0:y1, x0:x1] == label).astype(np.float32)
+    sy0, sy1 = max(0, y0 - radius), min(h, y1 + radius)
+    sx0, sx1 = max(0, x0 - radius), min(w, x1 + radius)
+    area = gray[sy0:sy1, sx0:sx1]
+    if area.shape[0] < template.shape[0] or area.shape[1] < template.shape[1]:
+        return None
+    score = cv2.matchTemplate(area, template, cv2.TM_SQDIFF, mask=weight)
+    _, _, best, _ = cv2.minMaxLoc(score)
+    dx, dy = sx0 + best[0] - x0, sy0 + best[1] - y0
+    xx, yy = _grid(h, w)
+    return Candidate(xx - np.float32(dx), yy - np.float32(dy), owner=label)
+
+
+def label_costs(prev_rgb: np.ndarray, rgb: np.ndarray, prev_labels: np.ndarray, candidates: list[Candidate],
+                num_labels: int, occluded_cost: np.ndarray, window: int = 5) -> np.ndarray:
+    """Per label and pixel, how badly the best candidate motion of that label explains the current frame.
+
+    Any candidate explains pixel x for label k when it maps x onto a pixel of label k in the previous frame;
+    its cost is the local colour difference (after removing the global brightness change). A label's own
+    motion that lands on another label means x was hidden in the previous frame (disocclusion); it costs
+    ``occluded_cost[k]`` (from the colour models) instead, so an object coming out from behind another is
+    recovered instead of being swallowed by the occluder.
+
+    Returns:
+        float32 (num_labels, H, W) costs.
+    """
+    prev = prev_rgb.astype(np.float32)
+    cur = rgb.astype(np.float32)
+    prev *= 128.0 / max(float(prev.mean()), 1.0)
+    cur *= 128.0 / max(float(cur.mean()), 1.0)
+    best = np.full((num_labels, *prev_labels.shape), np.inf, dtype=np.float32)
+    for cand in candidates:
+        src = cv2.remap(prev, cand.map_x, cand.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        err = cv2.boxFilter(np.abs(src - cur).sum(axis=-1), -1, (window, window)) - cand.bonus
+        src_labels = cv2.remap(prev_labels, cand.map_x, cand.map_y, cv2.INTER_NEAREST,
+                               borderMode=cv2.BORDER_REPLICATE)
+        for k in range(num_labels):
+            cost = np.where(src_labels == k, err, occluded_cost[k] if cand.owner == k else np.inf)
+            np.minimum(best[k], cost, out=best[k])
+    return best

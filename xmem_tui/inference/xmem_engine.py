@@ -19,6 +19,7 @@ import torch
 
 from xmem_tui.inference.core import InferenceCore
 from xmem_tui.inference.engine import MemoryStats
+from xmem_tui.inference.winograd import accelerate
 from xmem_tui.model.network import XMem
 
 logger = logging.getLogger(__name__)
@@ -41,12 +42,15 @@ def load_xmem(path: str | PathLike[str], device: torch.device | str) -> XMem:
     """Load ``XMem.pth`` safely (weights_only), move it to ``device`` in eval mode.
 
     On CPU and CUDA the weights are converted to channels_last: oneDNN and cuDNN run these convolutions
-    (and the stem's max pooling) faster in that layout; the core then feeds channels_last images.
+    (and the stem's max pooling) faster in that layout; the core then feeds channels_last images. On CPU
+    the widest 3x3 convolutions also switch to Winograd (:mod:`xmem_tui.inference.winograd`).
     """
     device = torch.device(device)
     net = XMem.from_checkpoint(path, map_location="cpu").to(device).eval()
     if device.type in ("cpu", "cuda"):
         net = net.to(memory_format=torch.channels_last)
+    if device.type == "cpu":
+        accelerate(net)
     return net
 
 

@@ -2,13 +2,15 @@
 
 The annotation window records mouse positions; a fast drag delivers points far apart, so a stroke is
 drawn as discs at every point joined by the rectangles between them (together: the convex hull of each
-pair of equal discs), which leaves no gaps whatever the drag speed. The same drawing makes S2M/GrabCut scribble maps, so what the user sees
-painted is exactly what the segmenter receives. Everything here is a pure function on numpy arrays: the
-window owns the events, these functions own the pixels. cv2 is used for rasterising only (no highgui).
+pair of equal discs), which leaves no gaps whatever the drag speed. The same drawing makes S2M/GrabCut
+scribble maps, so what the user sees painted is exactly what the segmenter receives. Everything here is a
+pure function on numpy arrays: the window owns the events, these functions own the pixels. cv2 is used for
+rasterising only (no highgui).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import cv2
@@ -44,13 +46,13 @@ def stroke_mask(shape: tuple[int, int], points: Sequence[Point], radius: int) ->
         cv2.circle(canvas, (int(x), int(y)), radius, 1, thickness=-1, lineType=cv2.LINE_8)
     # Between consecutive points the brush sweeps the rectangle joining the two discs' diameters, so the
     # stroke is the exact union of discs along the path even when the points are far apart.
-    for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:], strict=True):
-        d = np.array([x1 - x0, y1 - y0], dtype=np.float64)
+    for p, q in itertools.pairwise(pts.astype(np.float64)):
+        d = q - p
         length = float(np.hypot(*d))
         if length == 0:
             continue
         n = np.array([-d[1], d[0]]) / length * radius
-        corners = np.array([[x0, y0] + n, [x1, y1] + n, [x1, y1] - n, [x0, y0] - n])
+        corners = np.array([p + n, q + n, q - n, p - n])
         cv2.fillConvexPoly(canvas, np.rint(corners).astype(np.int32), 1, lineType=cv2.LINE_8)
     return canvas.astype(bool)
 

@@ -9,6 +9,7 @@ probabilities with slightly soft edges like the networks they stand in for.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import cv2
@@ -41,10 +42,8 @@ def _run_grabcut(image: np.ndarray, seeds: np.ndarray, iterations: int) -> np.nd
     if ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        try:
+        with contextlib.suppress(cv2.error):  # degenerate seeds (too few distinct colours): keep the seeds
             cv2.grabCut(bgr, gc, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-        except cv2.error:  # degenerate seeds (e.g. too few distinct colours): keep the seeds as they are
-            pass
     fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
     if scale < 1.0:
         fg = cv2.resize(fg, (roi_w, roi_h), interpolation=cv2.INTER_NEAREST)

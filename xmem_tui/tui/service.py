@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -296,15 +297,27 @@ class DashboardService:
     # ------------------------------------------------------------------ engines and the window
     def engine_label(self) -> str:
         """"XMem" or "weight-free (optical flow)", as the next propagation will use."""
-        from xmem_tui.model.registry import available
-
+        # The same test as ``xmem_tui.model.registry.available``, without importing the model package:
+        # its __init__ imports torch, seconds of CPU that would compete with the dashboard's first paint.
         kind = self.settings.processing.engine
-        if kind == "flow" or (kind == "auto" and not available(self.settings).get("XMem.pth")):
+        if kind == "flow" or (kind == "auto" and not (self.settings.models_dir / "XMem.pth").is_file()):
             return "weight-free (optical flow)"
         return "XMem"
 
     def annotate(self, path: Path, frame: int) -> subprocess.Popen[bytes]:
-        """Open the OpenCV annotation window on ``frame`` as its own process (it needs $DISPLAY)."""
+        """Open the OpenCV annotation window on ``frame`` as its own process (it needs $DISPLAY).
+
+        The display is checked here too: the window's own error would only reach its log file, while
+        this one is shown in the dashboard.
+
+        Raises:
+            UserError: no X (or Wayland) display.
+        """
+        from xmem_tui.errors import UserError
+
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            raise UserError("no display for the annotation window: DISPLAY is not set; reconnect with `ssh -X` "
+                            "(or -Y), or review masks here in the preview.")
         command = [sys.executable, "-m", "xmem_tui"]
         if self.settings.config_file is not None:
             command += ["--config", str(self.settings.config_file)]

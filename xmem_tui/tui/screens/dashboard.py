@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from xmem_tui.tui.messages import SourcesChanged, SourcesScanned
 from xmem_tui.tui.service import SourceSummary
@@ -84,7 +84,8 @@ class DashboardScreen(Screen):
         """Probe every source (cached after the first time) off the UI thread."""
         service = self.app.service
         summaries = [service.summarize(path) for path in service.list_sources()]
-        self.post_message(SourcesScanned(summaries))
+        if not get_current_worker().is_cancelled:  # a newer scan started meanwhile: its result wins
+            self.post_message(SourcesScanned(summaries))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -193,6 +193,6 @@ class VideoScreen(Screen):
         def rename(name: str | None) -> None:
             if name:
                 self.app.run_service(self.app.service.rename_object, self.path, object_id, name,
-                                     done=f"object {object_id} is now {name!r}")
+                                     done=f"object {object_id} renamed")
 
         self.app.push_screen(RenameDialog(object_id), rename)
