@@ -83,6 +83,8 @@ def test_queue_submits_a_job(project: Path, capsys: pytest.CaptureFixture[str]) 
     assert job.kind == "propagate" and job.state == "queued" and job.video == "source/clip.mp4"
     assert job.params == {"start": 0, "end": 5, "backward": False, "until_keyframe": False, "engine": "flow"}
     assert workspace(project).records().keys() == {0, N - 1}  # nothing ran in the foreground
+    assert cli(project, "propagate", "clip.mp4", "--from", "0", "--clear-memory", "--queue") == 0
+    assert JobQueue(project / "jobs").get(capsys.readouterr().out.strip()).params["clear_memory"] is True
 
 
 def test_review_lists_propagated_frames(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,8 +117,13 @@ def test_review_reports_stale_frames_after_a_later_edit(project: Path, capsys: p
     assert all(r["frame"] != 3 for r in report["ranked"])  # now a user frame: not listed
 
 
+@pytest.mark.parametrize(("flags", "memory"), [
+    ((), "mem 56+0"),  # frame 0 and the other user frame (N - 1, primed): 2 x 4x7 elements
+    (("--clear-memory",), "mem 28+0"),  # frame 0 only: 64x106 -> 4x7 memory elements per memory frame
+])
 def test_auto_engine_uses_xmem_when_the_weights_exist(project: Path, capsys: pytest.CaptureFixture[str],
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+                                                      caplog: pytest.LogCaptureFixture, flags: tuple[str, ...],
+                                                      memory: str) -> None:
     import logging
 
     import torch
@@ -127,10 +134,10 @@ def test_auto_engine_uses_xmem_when_the_weights_exist(project: Path, capsys: pyt
     (project / "models").mkdir()
     torch.save(XMem().state_dict(), project / "models" / "XMem.pth")  # random weights: wiring, not quality
     with caplog.at_level(logging.INFO):
-        assert cli(project, "propagate", "clip.mp4", "--from", "0", "--to", "4") == 0
+        assert cli(project, "propagate", "clip.mp4", "--from", "0", "--to", "4", *flags) == 0
     out, err = capsys.readouterr()
     assert "propagated 4 frames forward" in out and "with XMem in" in out
-    assert "mem 28+0" in err and "(4/4)" in err  # 64x106 -> 4x7 memory elements per memory frame
+    assert memory in err and "(4/4)" in err
     assert "estimated peak memory on CPU" in caplog.text  # the pre-flight estimate is logged
     ws = workspace(project)
     assert sorted(ws.records()) == [0, 1, 2, 3, 4, N - 1]

@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from export_helpers import CLIPS, SPEC, audio_start, decode, interior, run, seconds, upright
+from .export_helpers import CLIPS, SPEC, audio_start, decode, interior, run, seconds, upright
 from PIL import Image
 
 from xmem_tui.media.resize import mask_to_shape

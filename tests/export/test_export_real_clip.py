@@ -10,7 +10,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from export_helpers import audio_start, decode, run
+from .export_helpers import audio_start, decode, run
 
 from xmem_tui.config import Settings, load_settings
 

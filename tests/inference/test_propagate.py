@@ -325,8 +325,8 @@ def test_resume_after_a_crash_loses_and_duplicates_no_frame(ws: Workspace) -> No
     results = list(propagate(ws, engine, 2, run_id=run, resume_from=7))
     assert [r.frame for r in results] == list(range(8, N_FRAMES))
     assert results[0].done == 6 and results[-1].done == results[-1].total == N_FRAMES - 3
-    # re-primed with the start frame, the user frame it passed and the last written frame
-    assert engine.calls[:3] == [(2, True, False), (5, True, False), (7, True, False)]
+    # re-primed as the run began (the other user frame, then the start frame) and the last written frame
+    assert engine.calls[:3] == [(5, True, False), (2, True, False), (7, True, False)]
     records = ws.records()
     assert all(records[i].time == before[i] for i in before)  # nothing before the resume point rewritten
     for i in range(3, N_FRAMES):

@@ -32,6 +32,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backward", action="store_true", help="propagate towards frame 0")
     parser.add_argument("--until-keyframe", action="store_true",
                         help="stop before the next user-annotated frame instead of passing through it")
+    parser.add_argument("--clear-memory", action="store_true",
+                        help="remember only the start frame (and user frames the run reaches), "
+                             "not the video's other annotated frames")
     parser.add_argument("--engine", choices=("auto", "xmem", "flow"), default=None,
                         help="auto: XMem when models/XMem.pth exists, else weight-free flow "
                              "(default: processing.engine)")
@@ -67,7 +70,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     last: FrameResult | None = None
     written = 0
     results = run_propagation(ws, settings, args.start, end=args.end, backward=args.backward,
-                              until_keyframe=args.until_keyframe, kind=args.engine)
+                              until_keyframe=args.until_keyframe, kind=args.engine,
+                              keyframe_memory=not args.clear_memory)
     try:
         for last in results:
             written += not last.input
@@ -99,6 +103,8 @@ def _submit(args: argparse.Namespace, settings: Settings, video: Path) -> int:
                                  "engine": args.engine or settings.processing.engine}
     if args.end is not None:
         params["end"] = args.end
+    if args.clear_memory:
+        params["clear_memory"] = True
     job = JobQueue.for_settings(settings).submit("propagate", video, params)
     print(job.id)
     return 0

@@ -3,6 +3,10 @@
 ``step`` is the whole algorithm for one frame: encode the key, read memory and decode (unless the frame is
 fully annotated), merge a given mask, and write the frame into memory when it is a memory frame. The core
 knows nothing about frame indices; propagating backwards is just feeding frames in reverse order.
+
+Extension, off by default so the golden replay stays the official algorithm: with ``permanent_masks``
+(or ``step(..., permanent=True)``) a frame given with a mask is stored in the memory manager's permanent
+memory, which is always read and never consolidated, pruned or evicted (see :mod:`.manager`).
 """
 
 from __future__ import annotations
@@ -64,9 +68,12 @@ class InferenceCore:
             max_long_term_elements); key_dim/value_dim/hidden_dim may be present and must match the network.
         sparse_readout: multiply only the top-k weights (default on CPU); the dense product is the
             official formulation (kept for GPUs and as a benchmark baseline).
+        permanent_masks: store every frame given with a mask in permanent memory (an extension; the
+            official core, and the default, keeps them in working memory like any memory frame).
     """
 
-    def __init__(self, network: XMem, config: Mapping[str, Any], sparse_readout: bool | None = None) -> None:
+    def __init__(self, network: XMem, config: Mapping[str, Any], sparse_readout: bool | None = None,
+                 permanent_masks: bool = False) -> None:
         _check_config(network, config)
         self.network = network
         self.config = dict(config)
@@ -75,6 +82,7 @@ class InferenceCore:
         self.deep_sync = self.deep_update_every < 0
         self.long_term = bool(config["enable_long_term"])
         self.sparse_readout = sparse_readout
+        self.permanent_masks = bool(permanent_masks)
         self.all_labels: list[int] = []
         #: flags of the last step, for bookkeeping checks and progress displays
         self.last_flags: dict[str, bool] = {}
@@ -115,7 +123,7 @@ class InferenceCore:
 
     @torch.inference_mode()
     def step(self, image: Tensor, mask: Tensor | None = None, valid_labels: Sequence[int] | None = None,
-             end: bool = False) -> Tensor:
+             end: bool = False, *, permanent: bool | None = None, write_memory: bool = True) -> Tensor:
         """Process the next frame.
 
         Args:
@@ -125,6 +133,10 @@ class InferenceCore:
             valid_labels: labels that ``mask`` really annotates (eval.py style: the other channels are
                 taken from the prediction); None means all.
             end: last frame of the run; it is neither memorised nor used to update the hidden state.
+            permanent: store this masked frame in permanent memory (None: the ``permanent_masks`` option).
+            write_memory: False for a frame that is already in permanent memory (fed again when a run
+                reaches it): it is processed as a memory frame (the hidden state is refreshed from its
+                mask) but not stored twice.
 
         Returns:
             float32 (K+1, H, W) probabilities in [0, 1] summing to 1 per pixel, background first.
@@ -141,6 +153,9 @@ class InferenceCore:
             raise ValueError("the first frame (or a frame with nothing to segment) needs a mask")
         if mask is not None and mask.shape[0] != len(self.all_labels):
             raise ValueError(f"mask has {mask.shape[0]} channels for {len(self.all_labels)} labels")
+        if permanent and mask is None:
+            raise ValueError("only a frame given with a mask can be stored in permanent memory")
+        keep = mask is not None and (self.permanent_masks if permanent is None else permanent)
 
         net = self.network
         key, shrinkage, selection, f16, f8, f4 = net.encode_key(
@@ -157,15 +172,17 @@ class InferenceCore:
         assert prob is not None
         if is_mem:
             value, hidden = net.encode_value(image, f16, self.hidden, prob[1:].to(f16.dtype), deep_update=deep)
-            with torch.autocast(key.device.type, enabled=False):  # consolidation needs float32
-                self.memory.add(_rows(key), None if shrinkage is None else _rows(shrinkage)[:, 0],
-                                None if selection is None else _rows(selection), _object_rows(value),
-                                list(range(len(self.all_labels))))
+            if write_memory:
+                with torch.autocast(key.device.type, enabled=False):  # consolidation needs float32
+                    self.memory.add(_rows(key), None if shrinkage is None else _rows(shrinkage)[:, 0],
+                                    None if selection is None else _rows(selection), _object_rows(value),
+                                    list(range(len(self.all_labels))), permanent=keep)
             self.last_mem_t = self.t
             if deep:
                 self.hidden = hidden
                 self.last_deep_t = self.t
-        self.last_flags = {"is_mem_frame": is_mem, "is_deep_update": deep and is_mem, "segmented": segment}
+        self.last_flags = {"is_mem_frame": is_mem, "is_deep_update": deep and is_mem, "segmented": segment,
+                           "permanent": is_mem and keep and write_memory}
         return unpad(prob, pad).float()
 
     def _read(self, key: Tensor, selection: Tensor | None) -> Tensor:

@@ -1,4 +1,4 @@
-"""One key-value memory (working or long-term) with object groups and usage counters.
+"""One key-value memory (working, long-term or permanent) with object groups and usage counters.
 
 Keys are shared by all objects; values are kept per *object group* (objects added to memory at the same
 time). A group's values always cover the **last** n_g memory elements, which is how the official code pairs
@@ -73,6 +73,19 @@ class KeyValueStore:
                 raise ValueError("new objects must have larger labels than the objects already in memory")
             self.values.append(values[:, remaining].flatten(1).contiguous())
             self.groups.append(remaining)
+
+    def align_groups(self, groups: list[list[int]], cv: int, like: Tensor) -> None:
+        """Adopt the object groups ``groups`` (this store's own groups followed by newer ones).
+
+        Used when permanent and working memory are written separately: both must number their groups the
+        same way for the readout to pair them, so a group this store has no values for yet gets an empty
+        block of width ``len(group) * cv`` (dtype/device of ``like``).
+        """
+        if [list(g) for g in groups[:self.num_groups]] != self.groups:
+            raise ValueError(f"object groups {groups} do not extend this memory's groups {self.groups}")
+        for group in groups[self.num_groups:]:
+            self.values.append(like.new_zeros(0, len(group) * cv))
+            self.groups.append(list(group))
 
     def add_prototypes(self, key: Tensor, shrinkage: Tensor, values: list[Tensor | None]) -> None:
         """Long-term write: per working-memory group, prototype values (n, O_g*CV) or None.

@@ -4,12 +4,15 @@
 cancelling and displaying; the loop itself owns correctness on disk:
 
 * it holds ``ws.exclusive("propagate")`` for the whole run, so two propagations never write one workspace;
+* before the start frame, every other user-annotated frame of the video is fed to the engine with its
+  mask, farthest from the start first, so all annotations are in memory for the whole run (XMem keeps
+  them permanently); ``keyframe_memory=False`` (the dashboard's "clear memory") feeds the start frame only;
 * every user-annotated frame it reaches is given to the engine as input (the official demo's
   behaviour) and is never overwritten; with ``until_keyframe`` the run stops just before the next one;
 * each propagated frame's index and soft masks are written atomically as soon as they exist, tagged
   with the run id, so a crash loses at most the two frames in flight and :func:`resume_point` can find
-  where the run got to (a resumed run re-primes the engine with the run's start frame and the user
-  frames it passed, then continues after the last written frame: no frame lost, none written twice);
+  where the run got to (a resumed run re-primes the engine as the run began, plus the user frames it
+  passed and its last written frame, then continues after that frame: no frame lost, none written twice);
 * progress is published, throttled, to ``ws.progress_path`` for other processes, ending with the final
   state (``stats["state"]``: done, cancelled or failed);
 * quality signals of each written frame are appended to ``ws.quality_path``.
@@ -209,13 +212,32 @@ class _Frames:
             yield index, self._fit(frame)
 
 
+@contextlib.contextmanager
+def _not_permanent(engine: Engine, active: bool) -> Iterator[None]:
+    """Feed a mask that is not the user's (a resumed run's last written frame) as ordinary memory.
+
+    Engines with permanent memory (XMem) expose a ``permanent_masks`` switch; others have nothing to
+    switch.
+    """
+    if not active or not hasattr(engine, "permanent_masks"):
+        yield
+        return
+    before = engine.permanent_masks
+    engine.permanent_masks = False
+    try:
+        yield
+    finally:
+        engine.permanent_masks = before
+
+
 def _soft_from_probs(probs: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(probs[1:] * 255.0), 0, 255).astype(np.uint8)
 
 
 def propagate(ws: Workspace, engine: Engine, start: int, *, end: int | None = None, backward: bool = False,
               until_keyframe: bool = False, cancel: Cancel = None, run_id: str | None = None,
-              progress_path: Path | None = None, resume_from: int | None = None) -> Iterator[FrameResult]:
+              progress_path: Path | None = None, resume_from: int | None = None,
+              keyframe_memory: bool = True) -> Iterator[FrameResult]:
     """Propagate the mask of frame ``start`` forward or backward, writing masks as it goes.
 
     Args:
@@ -229,6 +251,8 @@ def propagate(ws: Workspace, engine: Engine, start: int, *, end: int | None = No
         run_id: id of the run (default: a new one from ``ws.begin_run``); a resumed run passes its own.
         progress_path: where to publish progress (default ``ws.progress_path``).
         resume_from: resume a crashed run after this frame (see :func:`resume_point`).
+        keyframe_memory: first feed the engine every other user-annotated frame as memory; False uses
+            only the start frame (and the user frames the run reaches).
 
     Yields:
         A :class:`FrameResult` per frame after ``start``, in propagation order.
@@ -243,7 +267,7 @@ def propagate(ws: Workspace, engine: Engine, start: int, *, end: int | None = No
         resume = start if resume_from is None else resume_from
         if (resume - start) * plan.step < 0 or (resume - plan.end) * plan.step > 0:
             raise WorkspaceError(f"cannot resume at frame {resume}: the run goes from {start} to {plan.end}.")
-        yield from _Run(ws, engine, plan, run_id, path, cancel).execute(resume)
+        yield from _Run(ws, engine, plan, run_id, path, cancel, keyframe_memory).execute(resume)
 
 
 class _Run:
@@ -256,8 +280,10 @@ class _Run:
     loop runs (the Workspace object is not thread-safe); the calling thread only reads mask files.
     """
 
-    def __init__(self, ws: Workspace, engine: Engine, plan: Plan, run_id: str, path: Path, cancel: Cancel) -> None:
+    def __init__(self, ws: Workspace, engine: Engine, plan: Plan, run_id: str, path: Path, cancel: Cancel,
+                 keyframe_memory: bool = True) -> None:
         self.ws, self.engine, self.plan, self.run_id, self.path, self.cancel = ws, engine, plan, run_id, path, cancel
+        self.keyframe_memory = keyframe_memory
         self.device = getattr(engine, "device", "cpu")
         self.direction = "backward" if plan.step < 0 else "forward"
         self.quality = QualityLog(ws.quality_path)
@@ -338,9 +364,25 @@ class _Run:
         return result
 
     def _prime(self, frames: _Frames, resume: int) -> tuple[int, np.ndarray]:
-        """Reset the engine and feed it the input frames up to ``resume``; returns (frame, its mask)."""
+        """Reset the engine and feed it the input frames up to ``resume``; returns (frame, its mask).
+
+        Order: the other user frames (keyframe memory; farthest from the start first, so the nearest
+        weigh most where an engine blends its anchors), the start frame, the user frames already passed
+        (clear-memory runs; otherwise they were primed), and on resume the last written frame, which is
+        not the user's and so is not made permanent.
+        """
         plan, ws = self.plan, self.ws
-        passed = [u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0]
+        keyframes: list[tuple[int, np.ndarray]] = []
+        if self.keyframe_memory:
+            for u in sorted((u for u in plan.user if u != plan.start), key=lambda u: -abs(u - plan.start)):
+                mask = ws.read_mask(u)
+                if mask is None:  # cleared since the run was planned: nothing to remember
+                    log.info("user frame %d lost its mask; not priming memory with it", u)
+                else:
+                    keyframes.append((u, mask))
+            passed: list[int] = []
+        else:
+            passed = [u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0]
         inputs = [plan.start, *sorted(passed, key=lambda u: abs(u - plan.start))]
         if resume != plan.start:
             inputs.append(resume)
@@ -349,12 +391,19 @@ class _Run:
         if missing:
             raise WorkspaceError(f"frame {missing[0]} lost its mask during the run; propagate again from it.")
         upcoming = [ws.read_mask(u) for u in plan.user if u in plan.frames(resume)]
-        self.labels = labels_for(ws, [m for m in masks + upcoming if m is not None])
+        self.labels = labels_for(ws, [m for m in [*masks, *upcoming, *(k for _, k in keyframes)] if m is not None])
         if not self.labels:
             raise WorkspaceError(f"frame {plan.start}'s mask is empty: annotate at least one object first.")
         self.engine.reset(self.labels)
-        for index, mask in zip(inputs, masks, strict=True):
+        tick = time.perf_counter()
+        for index, mask in keyframes:
             with gpu_lock():
+                self.engine.step(frames.get(index), mask, end=False)
+        if keyframes:
+            log.info("primed memory with %d annotated frames in %.2f s", len(keyframes), time.perf_counter() - tick)
+        for index, mask in zip(inputs, masks, strict=True):
+            transient = index == resume != plan.start
+            with gpu_lock(), _not_permanent(self.engine, transient):
                 self.engine.step(frames.get(index), mask, end=index == plan.end)
         return inputs[-1], masks[-1]
 

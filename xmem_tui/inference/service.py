@@ -186,7 +186,8 @@ class EngineCache:
 def run_propagation(ws: Workspace, settings: Settings, start: int, *, end: int | None = None,
                     backward: bool = False, until_keyframe: bool = False, kind: str | None = None,
                     cancel: Cancel = None, run_id: str | None = None, cache: EngineCache | None = None,
-                    on_retry: Callable[[str], None] | None = None) -> Iterator[FrameResult]:
+                    on_retry: Callable[[str], None] | None = None,
+                    keyframe_memory: bool = True) -> Iterator[FrameResult]:
     """A whole propagation as the CLI and the worker run it.
 
     Logs the pre-flight memory estimate, takes the engine from ``cache`` (or builds one), and runs
@@ -194,6 +195,8 @@ def run_propagation(ws: Workspace, settings: Settings, start: int, *, end: int |
     frames (a crashed job re-queued by the worker), it resumes after the run's last written frame. On
     out-of-memory it retries once with a smaller memory budget, resuming the same way (see
     :func:`~xmem_tui.inference.estimate.run_with_oom_retry`); ``on_retry`` gets the message.
+    ``keyframe_memory=False`` is "clear memory": only the start frame (and user frames the run reaches)
+    are memorised, not the video's other annotated frames.
     """
     from xmem_tui.inference.estimate import preflight, run_with_oom_retry
     from xmem_tui.inference.propagate import propagate, resume_point
@@ -210,6 +213,6 @@ def run_propagation(ws: Workspace, settings: Settings, start: int, *, end: int |
         if resume != start:
             log.info("run %s already reached frame %d: resuming after it (attempt %d)", run_id, resume, number + 1)
         yield from propagate(ws, engine, start, end=end, backward=backward, until_keyframe=until_keyframe,
-                             cancel=cancel, run_id=run_id, resume_from=resume)
+                             cancel=cancel, run_id=run_id, resume_from=resume, keyframe_memory=keyframe_memory)
 
     yield from run_with_oom_retry(attempt, settings, device=device, on_retry=on_retry)

@@ -3,11 +3,16 @@
 Everything device-specific lives here: ImageNet normalisation (README section 4), moving tensors to the
 device, fp16 autocast and channels_last on CUDA. Memory attention always runs in float32 (the core
 disables autocast around it), because fp16 keys lose the precision the top-k selection depends on.
+
+User masks go to the core's permanent memory (``permanent_masks``): an annotated frame stays in memory for
+the whole run. A run may feed the same annotated frame twice (once when priming memory, again when the
+propagation reaches it); the engine recognises it (a digest of frame and mask) and does not store it again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import logging
 from collections.abc import Mapping
@@ -62,19 +67,24 @@ class XMemEngine:
         core_config: InferenceCore config (official key names).
         device: where frames are processed.
         amp: fp16 autocast for the network; only honoured on CUDA (CPU/MPS stay float32).
+        permanent_masks: keep frames given with a mask in permanent memory (never consolidated or
+            evicted). Public and mutable: a caller feeding a mask that is not the user's (a resumed run's
+            last propagated frame) turns it off for that step.
     """
 
     name = "XMem"
     weight_free = False
 
     def __init__(self, network: XMem, core_config: Mapping[str, Any], device: torch.device,
-                 amp: bool = False) -> None:
+                 amp: bool = False, permanent_masks: bool = True) -> None:
         self.device = torch.device(device)
         self.amp = bool(amp) and self.device.type == "cuda"
         if amp and not self.amp:
             logger.info("fp16 autocast is only used on CUDA; running float32 on %s", self.device)
         self.core = InferenceCore(network, core_config)
+        self.permanent_masks = bool(permanent_masks)
         self.labels: list[int] = []
+        self._permanent: set[bytes] = set()  # digests of the (frame, mask) pairs in permanent memory
 
     def reset(self, labels: list[int]) -> None:
         """Forget all memory and track ``labels`` (1..K, increasing)."""
@@ -83,6 +93,7 @@ class XMemEngine:
         self.core.clear_memory()
         self.core.set_all_labels(labels)
         self.labels = list(labels)
+        self._permanent.clear()
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.amp:
@@ -99,17 +110,35 @@ class XMemEngine:
             raise ValueError("call reset(labels) with at least one object label before step()")
         image = image_to_tensor(frame, self.device)
         mask_t = None
+        permanent, write = False, True
         if mask is not None:
             if mask.shape != frame.shape[:2]:
                 raise ValueError(f"mask {mask.shape} does not match frame {frame.shape[:2]}")
             m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device)
             mask_t = torch.stack([m == label for label in self.labels]).float()
+            if self.permanent_masks and not end:
+                digest = _digest(frame, mask)
+                permanent, write = True, digest not in self._permanent
+                self._permanent.add(digest)
         with self._autocast():
-            probs = self.core.step(image, mask_t, None, end)
+            probs = self.core.step(image, mask_t, None, end, permanent=permanent, write_memory=write)
         return probs.float().cpu().numpy()
 
     def memory_stats(self) -> MemoryStats:
-        """Working / long-term memory sizes in elements (one element = one 1/16 pixel of a frame)."""
+        """Memory sizes in elements (one element = one 1/16 pixel of a frame).
+
+        ``working`` counts working plus permanent memory (both hold whole frames); ``extra["permanent"]``
+        is the permanent part.
+        """
         memory = self.core.memory
-        return MemoryStats(working=memory.work.size, long_term=memory.long.size,
-                           extra={"long_term_max": float(self.core.config.get("max_long_term_elements", 0))})
+        return MemoryStats(working=memory.work.size + memory.perm.size, long_term=memory.long.size,
+                           extra={"long_term_max": float(self.core.config.get("max_long_term_elements", 0)),
+                                  "permanent": float(memory.perm.size)})
+
+
+def _digest(frame: np.ndarray, mask: np.ndarray) -> bytes:
+    """Identity of an annotated frame fed to the engine (about 1 ms for a 480p frame)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(frame).data)
+    h.update(np.ascontiguousarray(mask).data)
+    return h.digest()

@@ -73,7 +73,8 @@ def _int_param(params: dict[str, Any], key: str, job: Job, default: int | None =
 def run_propagate(job: Job, ctx: RunContext) -> Generator[Progress, None, dict[str, Any]]:
     """Propagate masks through the job's video, resuming after the last frame an earlier attempt wrote.
 
-    Params: ``start`` (required), ``end``, ``backward``, ``until_keyframe``, ``engine`` (auto/xmem/flow).
+    Params: ``start`` (required), ``end``, ``backward``, ``until_keyframe``, ``engine`` (auto/xmem/flow),
+    ``clear_memory`` (memorise only the start frame, not the video's other annotated frames).
     The propagation run id is registered and saved in the job file before the first frame is written,
     so after a crash :func:`~xmem_tui.inference.propagate.resume_point` finds exactly the frames written;
     :func:`~xmem_tui.inference.service.run_propagation` resumes there, and retries once with a smaller
@@ -102,7 +103,8 @@ def run_propagate(job: Job, ctx: RunContext) -> Generator[Progress, None, dict[s
     for result in run_propagation(ws, ctx.settings, start, end=end, backward=backward,
                                   until_keyframe=bool(params.get("until_keyframe", False)),
                                   kind=str(params.get("engine") or ctx.settings.processing.engine),
-                                  cancel=ctx.cancelled, run_id=run_id, cache=ctx.engines, on_retry=ctx.note):
+                                  cancel=ctx.cancelled, run_id=run_id, cache=ctx.engines, on_retry=ctx.note,
+                                  keyframe_memory=not bool(params.get("clear_memory", False))):
         summary.update(done=result.done, total=result.total, last_frame=result.frame, engine=result.engine,
                        weight_free=result.weight_free)
         yield result.to_progress()
