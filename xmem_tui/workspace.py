@@ -30,6 +30,7 @@ import os
 import socket
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,8 @@ PROPAGATED = "propagated"
 USER_KINDS = ("click", "scribble", "free", "lasso", "import")
 _COMPACT_EVERY = 256
 _HISTORY_DEPTH = 50
+#: tEXt key of an index mask holding the CRC32 of the soft-mask file saved with it.
+SOFT_CRC_KEY = "xmem-tui-soft-crc32"
 
 
 class WorkspaceBusy(WorkspaceError):
@@ -199,7 +202,7 @@ class Workspace:
 
         self._check_index(index)
         path = self.soft_path(index)
-        if path.exists():
+        if path.exists() and self._soft_matches(index, path):
             return read_soft_mask(path, self._tiles(path))
         mask = self.read_mask(index)
         if mask is None:
@@ -236,13 +239,17 @@ class Workspace:
         from xmem_tui.media.masks import write_index_mask, write_soft_mask
 
         self._refresh()
-        existing = self._state["frames"].get(str(index))
-        if provenance == PROPAGATED and not force and existing and existing["provenance"].startswith(USER_PREFIX):
-            log.info("frame %d was annotated by the user; the propagated mask is not stored", index)
-            return FrameRecord(**existing)
+        if provenance == PROPAGATED and not force:
+            kept = self._user_record(index)
+            if kept is not None:
+                log.info("frame %d was annotated by the user; the propagated mask is not stored", index)
+                return kept
         record = FrameRecord(provenance=provenance, run=run, time=time.time())
-        text = {"xmem-tui": json.dumps(dataclasses.asdict(record), sort_keys=True)}
         write_soft_mask(self.soft_path(index), np.ascontiguousarray(soft, dtype=np.uint8))
+        # The index mask is renamed last and names the soft file it belongs to (by CRC), so a save killed
+        # between the two renames is detected on read and the soft masks are derived from the index mask.
+        text = {"xmem-tui": json.dumps(dataclasses.asdict(record), sort_keys=True),
+                SOFT_CRC_KEY: f"{zlib.crc32(self.soft_path(index).read_bytes()):08x}"}
         try:
             write_index_mask(self.mask_path(index), mask, text=text)
         except BaseException:
@@ -255,6 +262,26 @@ class Workspace:
         self._ensure_objects(np.unique(mask))
         self._append({"f": index, **dataclasses.asdict(record)})
         return record
+
+    def _user_record(self, index: int) -> FrameRecord | None:
+        """The user's record of frame ``index``, from the journal or, if its line was lost, the mask file."""
+        from xmem_tui.media.masks import read_mask_text
+
+        existing = self._state["frames"].get(str(index))
+        if existing and existing["provenance"].startswith(USER_PREFIX):
+            return FrameRecord(**existing)
+        path = self.mask_path(index)
+        if not path.exists():
+            return None
+        try:
+            meta = json.loads(read_mask_text(path).get("xmem-tui", "{}") or "{}")
+        except (ValueError, OSError):
+            return None
+        if str(meta.get("provenance", "")).startswith(USER_PREFIX):
+            record = FrameRecord(**meta)
+            self._append({"f": index, **dataclasses.asdict(record)})  # heal the journal
+            return record
+        return None
 
     def clear_frame(self, index: int) -> None:
         """Remove frame ``index``'s masks (it becomes empty)."""
@@ -571,6 +598,21 @@ class Workspace:
                     self._append(entry)
                 else:
                     self._apply(entry)
+
+    def _soft_matches(self, index: int, soft_path: Path) -> bool:
+        """Whether the soft-mask file is the one saved with the current index mask (see write_frame)."""
+        from xmem_tui.media.masks import read_mask_text
+
+        try:
+            expected = read_mask_text(self.mask_path(index)).get(SOFT_CRC_KEY)
+        except (OSError, WorkspaceError):
+            return False
+        if expected is None:
+            return True  # written by a tool that records no checksum
+        matches = f"{zlib.crc32(soft_path.read_bytes()):08x}" == expected
+        if not matches:
+            log.warning("%s does not belong to frame %d's mask (interrupted save); using hard masks", soft_path, index)
+        return matches
 
     def _tiles(self, soft_path: Path) -> int:
         """Number of object planes in a soft-mask PNG, from its height (PNG header, no decode)."""

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tests.jobs.helpers import wait_for
 
+from tests.jobs.helpers import wait_for
 from xmem_tui.config import Settings, load_settings
 from xmem_tui.jobs.pidfile import lock_held, worker_status
 from xmem_tui.jobs.queue import JobQueue

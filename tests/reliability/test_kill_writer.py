@@ -104,8 +104,6 @@ ws.write_frame(4, pattern(2, 40), provenance="user:free")  # dies after the soft
 """
 
 
-@pytest.mark.xfail(strict=True, reason="known issue: a save killed between its soft-mask and index-mask renames "
-                                       "leaves soft masks of the unsaved mask (reported; see README)")
 def test_sigkill_between_the_soft_and_index_mask_renames_keeps_them_agreeing(annotated: RelProject) -> None:
     ws = annotated.workspace()
     old = pattern(1, 3)
