@@ -208,3 +208,11 @@ def test_propagated_mask_never_replaces_a_user_edit(ws: Workspace) -> None:
     ws.write_frame(4, labels(ws.shape, 16), provenance="user:free")
     assert ws.undo(4)
     np.testing.assert_array_equal(ws.read_mask(4), user)
+
+
+def test_a_bad_video_leaves_no_workspace_behind(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(WorkspaceError.__mro__[1]):
+        Workspace.open(tmp_path / "workspace" / "bad", bad)
+    assert not (tmp_path / "workspace" / "bad").exists()

@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -153,8 +154,14 @@ class Workspace:
         from xmem_tui.media.probe import probe
 
         root = Path(root)
+        created = not root.exists()
         root.mkdir(parents=True, exist_ok=True)
-        info = probe(Path(video_path), cache_dir=root)
+        try:
+            info = probe(Path(video_path), cache_dir=root)
+        except BaseException:
+            if created:  # a bad video must not leave an empty workspace behind
+                shutil.rmtree(root, ignore_errors=True)
+            raise
         return cls(root, info, processing_size)
 
     # ------------------------------------------------------------------ basic facts

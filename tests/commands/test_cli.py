@@ -18,7 +18,7 @@ def test_every_command_module_follows_the_contract() -> None:
     modules = command_modules()
     assert {"info", "demo", "import", "repair", "tui"} <= set(modules)
     for name, module in modules.items():
-        assert module.NAME == name and module.HELP and callable(module.register) and callable(module.run)
+        assert name == module.NAME and module.HELP and callable(module.register) and callable(module.run)
 
 
 def test_help_is_fast_and_imports_nothing_heavy() -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .export_helpers import CLIPS, SPEC
 
 from xmem_tui.config import Settings, load_settings
 from xmem_tui.media.resize import mask_to_shape
 from xmem_tui.media.synthetic import WrittenClip, write_clip
+
+from .export_helpers import CLIPS, SPEC
 
 
 @pytest.fixture(scope="session")

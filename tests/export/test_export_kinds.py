@@ -9,10 +9,11 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from .export_helpers import CLIPS, SPEC, audio_start, decode, interior, run, seconds, upright
 from PIL import Image
 
 from xmem_tui.media.resize import mask_to_shape
+
+from .export_helpers import CLIPS, SPEC, audio_start, decode, interior, run, seconds, upright
 
 FAST = {"speed": "ultrafast"}
 GREEN = np.array([0, 255, 0])

@@ -10,9 +10,10 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from .export_helpers import audio_start, decode, run
 
 from xmem_tui.config import Settings, load_settings
+
+from .export_helpers import audio_start, decode, run
 
 BBB = "bigbuckbunny_720p_25fps_aac.mp4"
 CUT = 12

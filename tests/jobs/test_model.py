@@ -89,3 +89,18 @@ def test_odd_result_values_are_stored_as_plain_toml(tmp_path: Path) -> None:
               result={"n": np.int64(3), "f": np.float32(0.5), "p": tmp_path / "x", "o": object, "l": (1, None, 2)})
     back = parse_job(job_to_toml(job), "j", "done").result
     assert back == {"n": 3, "f": 0.5, "p": str(tmp_path / "x"), "o": str(object), "l": [1, 2]}
+
+
+def test_a_symlinked_source_video_is_accepted_but_a_symlinked_output_folder_is_not(tmp_path: Path) -> None:
+    project, footage = tmp_path / "project", tmp_path / "footage"
+    (project / "source").mkdir(parents=True)
+    (project / "exports").mkdir()
+    footage.mkdir()
+    (footage / "clip.mp4").write_bytes(b"")
+    (project / "source" / "clip.mp4").symlink_to(footage / "clip.mp4")
+    (project / "exports" / "link").symlink_to(footage, target_is_directory=True)
+    text = 'kind = "export"\nvideo = "source/clip.mp4"\n[params]\noutput = "exports/a.mov"\n'
+    assert parse_job(text, "j1", "queued", kinds=KINDS, project_dir=project).video == "source/clip.mp4"
+    escaping = text.replace("exports/a.mov", "exports/link/a.mov")
+    with pytest.raises(JobError, match="points outside the project"):
+        parse_job(escaping, "j1", "queued", kinds=KINDS, project_dir=project)

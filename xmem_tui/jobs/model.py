@@ -116,7 +116,7 @@ def parse_job(text: str, job_id: str, state: JobState, *, kinds: frozenset[str] 
     if kinds is not None and kind not in kinds:
         raise JobError(f"{where}: unknown kind {kind!r}; use one of: {', '.join(sorted(kinds))}.")
     if project_dir is not None:
-        check_inside(project_dir, video, f"{where}: video")
+        check_inside(project_dir, video, f"{where}: video", follow_links=False)
         for key in sorted(PATH_PARAMS & set(params)):
             if not isinstance(params[key], str):
                 raise JobError(f"{where}: params.{key} must be a path string, got {params[key]!r}.")
@@ -145,8 +145,11 @@ def written_state(text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def check_inside(project_dir: Path, value: str, what: str) -> Path:
+def check_inside(project_dir: Path, value: str, what: str, follow_links: bool = True) -> Path:
     """Resolve ``value`` against the project; refuse anything that ends up outside it.
+
+    Outputs are checked with symbolic links followed (a link must not let a job write elsewhere); the
+    video, which is only read, is checked lexically, so ``source/clip.mp4 -> ~/footage/clip.mp4`` works.
 
     Raises:
         JobError: naming ``what`` and the offending path.
@@ -154,7 +157,8 @@ def check_inside(project_dir: Path, value: str, what: str) -> Path:
     if not value or "\x00" in value:
         raise JobError(f"{what} is empty or not a path; give a path relative to the project folder.")
     root = Path(project_dir).resolve()
-    resolved = (root / Path(value).expanduser()).resolve()
+    joined = root / Path(value).expanduser()
+    resolved = joined.resolve() if follow_links else Path(os.path.normpath(joined))
     if not resolved.is_relative_to(root):
         raise JobError(f"{what} = {value!r} points outside the project folder {root}; "
                        f"use a path inside it (relative, without '..').")
