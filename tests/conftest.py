@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Callable
+from types import ModuleType
 
 # With more busy threads than free cores (2-core CI, tests beside workers), OpenMP's spinning threads make
 # small torch ops 100x slower; passive waiting costs nothing measurable here. Must be set before torch loads.
@@ -41,3 +44,34 @@ def reference_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def media_dir(shared_dir: Path) -> Path:
     return shared_dir / "media"
+
+
+@pytest.fixture(scope="session")
+def synth_weights(reference_dir: Path) -> ModuleType:
+    """The reference's ``synth_weights`` module (``read_manifest``, ``synthesize``), imported from ../shared."""
+    spec = importlib.util.spec_from_file_location("synth_weights", reference_dir / "synth_weights.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def synth_checkpoint(reference_dir: Path, synth_weights: ModuleType,
+                     tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``synth_checkpoint("xmem")`` -> a real ``.pth`` of the reference's seed-0 weights (made once per session).
+
+    Names: ``xmem``, ``s2m``, ``fbrs_resnet50_dh128`` (the manifests in ../shared/reference/manifests).
+    """
+    import torch
+
+    made: dict[str, Path] = {}
+
+    def make(name: str) -> Path:
+        if name not in made:
+            path = tmp_path_factory.mktemp("checkpoints") / f"{name}.pth"
+            torch.save(synth_weights.synthesize(str(reference_dir / "manifests" / f"{name}.tsv"), seed=0), path)
+            made[name] = path
+        return made[name]
+
+    return make

@@ -3,12 +3,12 @@ reference recipe's synthesized ones saved to ``models/XMem.pth`` (the released f
 
 from __future__ import annotations
 
-import sys
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from xmem_tui.cli import main
 from xmem_tui.config import load_settings
@@ -20,14 +20,9 @@ N = 8
 
 
 @pytest.fixture
-def project(tmp_path: Path, reference_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    sys.path.insert(0, str(reference_dir))
-    try:
-        from synth_weights import synthesize
-    finally:
-        sys.path.remove(str(reference_dir))
+def project(tmp_path: Path, synth_checkpoint: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "models").mkdir()
-    torch.save(synthesize(str(reference_dir / "manifests" / "xmem.tsv"), seed=0), tmp_path / "models" / "XMem.pth")
+    shutil.copy(synth_checkpoint("xmem"), tmp_path / "models" / "XMem.pth")
     (tmp_path / "config.toml").write_text("[processing]\nsize = 96\nthreads = 2\n")
     written = write_clip(tmp_path / "source" / "clip.mp4", SceneSpec(height=96, width=160, n_frames=N, seed=4))
     ws = Workspace.for_video(load_settings(tmp_path / "config.toml"), tmp_path / "source" / "clip.mp4")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +26,8 @@ MAX_ABS, MEAN_ABS, ARGMAX = 2e-3, 2e-5, 1e-3
 
 
 @pytest.fixture(scope="module")
-def net(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> XMem:
-    sys.path.insert(0, str(reference_dir))
-    try:
-        from synth_weights import synthesize
-    finally:
-        sys.path.remove(str(reference_dir))
-    path = tmp_path_factory.mktemp("xmem") / "XMem.pth"
-    torch.save(synthesize(str(reference_dir / "manifests" / "xmem.tsv"), seed=0), path)
-    return XMem.from_checkpoint(path, map_location="cpu")
+def net(synth_checkpoint: Callable[[str], Path]) -> XMem:
+    return XMem.from_checkpoint(synth_checkpoint("xmem"), map_location="cpu")
 
 
 def replay(net: XMem, data: np.lib.npyio.NpzFile) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +20,9 @@ pytestmark = pytest.mark.slow
 CLICK1_MAX, EARLY_MAX, CLICK4_MAX, GRAD_REL = 1e-4, 1e-3, 2e-3, 1e-3  # README section 10
 
 
-def _synthesize(reference_dir: Path) -> dict[str, torch.Tensor]:
-    sys.path.insert(0, str(reference_dir))
-    try:
-        from synth_weights import synthesize
-    finally:
-        sys.path.remove(str(reference_dir))
-    return synthesize(str(reference_dir / "manifests" / "fbrs_resnet50_dh128.tsv"), seed=0)
-
-
 @pytest.fixture(scope="module")
-def weights(reference_dir: Path) -> dict[str, torch.Tensor]:
-    return _synthesize(reference_dir)
+def weights(synth_checkpoint: Callable[[str], Path]) -> dict[str, torch.Tensor]:
+    return torch.load(synth_checkpoint("fbrs_resnet50_dh128"), weights_only=True)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +17,9 @@ from xmem_tui.model.s2m import S2M
 MAX_ABS = 1e-4  # README section 10
 
 
-def _synthesize(reference_dir: Path) -> dict[str, torch.Tensor]:
-    sys.path.insert(0, str(reference_dir))
-    try:
-        from synth_weights import synthesize
-    finally:
-        sys.path.remove(str(reference_dir))
-    return synthesize(str(reference_dir / "manifests" / "s2m.tsv"), seed=0)
-
-
 @pytest.fixture(scope="module")
-def weights(reference_dir: Path) -> dict[str, torch.Tensor]:
-    return _synthesize(reference_dir)
+def weights(synth_checkpoint: Callable[[str], Path]) -> dict[str, torch.Tensor]:
+    return torch.load(synth_checkpoint("s2m"), weights_only=True)
 
 
 @pytest.fixture(scope="module")

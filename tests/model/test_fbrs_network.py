@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -20,13 +20,8 @@ class Evil:
 
 
 @pytest.fixture(scope="module")
-def manifest(reference_dir: Path) -> list[tuple[str, tuple[int, ...], str]]:
-    sys.path.insert(0, str(reference_dir))
-    try:
-        from synth_weights import read_manifest
-    finally:
-        sys.path.remove(str(reference_dir))
-    return read_manifest(str(reference_dir / "manifests" / "fbrs_resnet50_dh128.tsv"))
+def manifest(reference_dir: Path, synth_weights: ModuleType) -> list[tuple[str, tuple[int, ...], str]]:
+    return synth_weights.read_manifest(str(reference_dir / "manifests" / "fbrs_resnet50_dh128.tsv"))
 
 
 @pytest.fixture(scope="module")

@@ -68,8 +68,9 @@ class XMemEngine:
         device: where frames are processed.
         amp: fp16 autocast for the network; only honoured on CUDA (CPU/MPS stay float32).
         permanent_masks: keep frames given with a mask in permanent memory (never consolidated or
-            evicted). Public and mutable: a caller feeding a mask that is not the user's (a resumed run's
-            last propagated frame) turns it off for that step.
+            evicted), and skip the discarded segmentation of masked frames. Public and mutable: a caller
+            feeding a mask that is not the user's (a resumed run's last propagated frame) turns it off
+            for that step. False is the official core's behaviour.
     """
 
     name = "XMem"
@@ -110,18 +111,23 @@ class XMemEngine:
             raise ValueError("call reset(labels) with at least one object label before step()")
         image = image_to_tensor(frame, self.device)
         mask_t = None
+        valid: list[int] | None = None
         permanent, write = False, True
         if mask is not None:
             if mask.shape != frame.shape[:2]:
                 raise ValueError(f"mask {mask.shape} does not match frame {frame.shape[:2]}")
             m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device)
             mask_t = torch.stack([m == label for label in self.labels]).float()
-            if self.permanent_masks and not end:
-                digest = _digest(frame, mask)
-                permanent, write = True, digest not in self._permanent
-                self._permanent.add(digest)
+            if self.permanent_masks:
+                # An index mask annotates every object, so segmenting the frame first is wasted work: the
+                # official core does it and discards the result (only its usage counting differs).
+                valid = self.labels
+                if not end:
+                    digest = _digest(frame, mask)
+                    permanent, write = True, digest not in self._permanent
+                    self._permanent.add(digest)
         with self._autocast():
-            probs = self.core.step(image, mask_t, None, end, permanent=permanent, write_memory=write)
+            probs = self.core.step(image, mask_t, valid, end, permanent=permanent, write_memory=write)
         return probs.float().cpu().numpy()
 
     def memory_stats(self) -> MemoryStats:
