@@ -8,9 +8,11 @@ is flushed and fsynced, and is then renamed over the target, which POSIX guarant
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -63,3 +65,34 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def try_flock(handle: int | IO[Any], wait_s: float = 0.0, interval: float = 0.05) -> bool:
+    """Take an exclusive flock on ``handle``, retrying for ``wait_s`` seconds; False if another process keeps it.
+
+    flock locks vanish with their holder's process, so a crashed worker or window never leaves one stuck.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(interval)
+
+
+def flock_held(path: Path) -> bool:
+    """True when some process holds a flock on ``path`` (probed with a shared lock, never waiting)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xmem_tui.errors import WorkspaceError
-from xmem_tui.fsutil import atomic_write_json
+from xmem_tui.fsutil import atomic_write_json, flock_held, try_flock
 
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
@@ -393,15 +393,8 @@ class Workspace:
         holder_path = self.root / "locks" / f"{role}.json"
         handle = open(lock_path, "a+")  # noqa: SIM115 - held until the context exits
         try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WorkspaceBusy(self._busy_message(role, holder_path)) from None
-                    time.sleep(0.1)
+            if not try_flock(handle, wait, interval=0.1):
+                raise WorkspaceBusy(self._busy_message(role, holder_path))
             atomic_write_json(holder_path, {"pid": os.getpid(), "host": socket.gethostname(), "role": role,
                                             "since": time.strftime("%Y-%m-%d %H:%M:%S")})
             yield
@@ -410,19 +403,12 @@ class Workspace:
 
     def holder(self, role: str) -> dict[str, Any] | None:
         """Who holds the ``role`` lock now (pid, host, since), or None when it is free."""
-        lock_path = self.root / "locks" / f"{role}.lock"
-        if not lock_path.exists():
+        if not flock_held(self.root / "locks" / f"{role}.lock"):
             return None
-        with open(lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                try:
-                    return json.loads((self.root / "locks" / f"{role}.json").read_text())
-                except (OSError, ValueError):
-                    return {"pid": None}
-            fcntl.flock(handle, fcntl.LOCK_UN)
-        return None
+        try:
+            return json.loads((self.root / "locks" / f"{role}.json").read_text())
+        except (OSError, ValueError):
+            return {"pid": None}
 
     # ------------------------------------------------------------------ maintenance
     def rebuild_state(self) -> int:

@@ -11,7 +11,6 @@ pid, host, current job and a heartbeat the worker refreshes every second (a work
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xmem_tui.errors import JobError
-from xmem_tui.fsutil import atomic_write_json
+from xmem_tui.fsutil import atomic_write_json, flock_held, try_flock
 
 PID_NAME = "worker.pid"
 STATUS_NAME = "worker.json"
@@ -80,16 +79,9 @@ class WorkerLock:
         """Take the lock (retrying for ``wait_s`` against client probes); write pid, start time and host."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    return False
-                time.sleep(0.02)
+        if not try_flock(fd, wait_s, interval=0.02):
+            os.close(fd)
+            return False
         self._fd = fd
         # Rewritten in place: replacing the file would move the lock's inode away from readers' opens.
         info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
@@ -106,17 +98,7 @@ class WorkerLock:
 
 def lock_held(jobs_dir: Path) -> bool:
     """True when some process holds the worker lock of this queue."""
-    try:
-        fd = os.open(Path(jobs_dir) / PID_NAME, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return flock_held(Path(jobs_dir) / PID_NAME)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
