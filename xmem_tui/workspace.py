@@ -41,6 +41,7 @@ import numpy as np
 
 from xmem_tui.errors import WorkspaceError
 from xmem_tui.fsutil import atomic_write_json, flock_held, try_flock
+from xmem_tui.state_journal import StateJournal
 
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
@@ -52,7 +53,6 @@ STATE_VERSION = 1
 USER_PREFIX = "user:"
 PROPAGATED = "propagated"
 USER_KINDS = ("click", "scribble", "free", "lasso", "import")
-_COMPACT_EVERY = 256
 _HISTORY_DEPTH = 50
 #: tEXt key of an index mask holding the CRC32 of the soft-mask file saved with it.
 SOFT_CRC_KEY = "xmem-tui-soft-crc32"
@@ -119,14 +119,12 @@ class Workspace:
         self.video_path = Path(info.path)
         for sub in ("masks", "soft", "history", "locks"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        self._state: dict[str, Any] = {}
-        self._journal_offset = 0
-        self._state_mtime = -1.0
+        self._journal = StateJournal(self.root / "state.json", self.root / "frames.jsonl")
         with self._write_lock():
-            self._load()
+            self._journal.load()
             fingerprint = self._fingerprint()
-            if not self._state:
-                self._state = {
+            if not self._journal.state:
+                self._journal.state = {
                     "version": STATE_VERSION,
                     "fingerprint": fingerprint,
                     "shape": list(processing_shape(info.height, info.width, processing_size)),
@@ -137,7 +135,7 @@ class Workspace:
                 if any((self.root / "masks").glob("*.png")):
                     log.warning("%s: state.json is missing; rebuilding it from the masks", self.root)
                     self._rebuild_locked()
-                self._save_state()
+                self._journal.save()
             else:
                 self._check_fingerprint(fingerprint)
 
@@ -172,7 +170,7 @@ class Workspace:
     @property
     def shape(self) -> tuple[int, int]:
         """Processing resolution (height, width) of every stored mask; fixed when the workspace was made."""
-        h, w = self._state["shape"]
+        h, w = self._journal.state["shape"]
         return int(h), int(w)
 
     @property
@@ -245,7 +243,7 @@ class Workspace:
                             run: str | None, force: bool = False) -> FrameRecord:
         from xmem_tui.media.masks import write_index_mask, write_soft_mask
 
-        self._refresh()
+        self._journal.refresh()
         if provenance == PROPAGATED and not force:
             kept = self._user_record(index)
             if kept is not None:
@@ -265,16 +263,16 @@ class Workspace:
             with contextlib.suppress(FileNotFoundError):
                 self.soft_path(index).unlink()
             raise
-        self._refresh()
+        self._journal.refresh()
         self._ensure_objects(np.unique(mask))
-        self._append({"f": index, **dataclasses.asdict(record)})
+        self._journal.append({"f": index, **dataclasses.asdict(record)})
         return record
 
     def _user_record(self, index: int) -> FrameRecord | None:
         """The user's record of frame ``index``, from the journal or, if its line was lost, the mask file."""
         from xmem_tui.media.masks import read_mask_text
 
-        existing = self._state["frames"].get(str(index))
+        existing = self._journal.state["frames"].get(str(index))
         if existing and existing["provenance"].startswith(USER_PREFIX):
             return FrameRecord(**existing)
         path = self.mask_path(index)
@@ -286,7 +284,7 @@ class Workspace:
             return None
         if str(meta.get("provenance", "")).startswith(USER_PREFIX):
             record = FrameRecord(**meta)
-            self._append({"f": index, **dataclasses.asdict(record)})  # heal the journal
+            self._journal.append({"f": index, **dataclasses.asdict(record)})  # heal the journal
             return record
         return None
 
@@ -300,27 +298,27 @@ class Workspace:
         for path in (self.mask_path(index), self.soft_path(index)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        self._append({"f": index, "clear": True})
+        self._journal.append({"f": index, "clear": True})
 
     # ------------------------------------------------------------------ records
     def records(self) -> dict[int, FrameRecord]:
         """Every frame that has a mask, with its provenance (refreshed from disk)."""
-        self._refresh()
-        return {int(k): FrameRecord(**v) for k, v in self._state["frames"].items()}
+        self._journal.refresh()
+        return {int(k): FrameRecord(**v) for k, v in self._journal.state["frames"].items()}
 
     def user_frames(self) -> list[int]:
         """Frames annotated by the user, sorted."""
         return sorted(i for i, r in self.records().items() if r.user)
 
     def runs(self) -> dict[str, RunInfo]:
-        self._refresh()
-        return {k: RunInfo(id=k, **v) for k, v in self._state.get("runs", {}).items()}
+        self._journal.refresh()
+        return {k: RunInfo(id=k, **v) for k, v in self._journal.state.get("runs", {}).items()}
 
     def begin_run(self, start: int, backward: bool) -> str:
         """Register a propagation run starting at ``start``; returns its id (stored in each frame it writes)."""
         run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self._write_lock():
-            self._append({"run": run_id, "start": start, "backward": backward, "time": time.time()})
+            self._journal.append({"run": run_id, "start": start, "backward": backward, "time": time.time()})
         return run_id
 
     def stale_frames(self) -> list[int]:
@@ -345,9 +343,9 @@ class Workspace:
     @property
     def objects(self) -> dict[int, ObjectInfo]:
         """Objects seen in this workspace, with names and colours."""
-        self._refresh()
+        self._journal.refresh()
         return {int(k): ObjectInfo(id=int(k), name=v["name"], color=tuple(v["color"]))
-                for k, v in sorted(self._state["objects"].items(), key=lambda kv: int(kv[0]))}
+                for k, v in sorted(self._journal.state["objects"].items(), key=lambda kv: int(kv[0]))}
 
     def set_object(self, object_id: int, name: str | None = None,
                    color: tuple[int, int, int] | None = None) -> ObjectInfo:
@@ -355,14 +353,14 @@ class Workspace:
         if not 1 <= object_id <= 255:
             raise WorkspaceError(f"object id {object_id} is out of range; use 1-255.")
         with self._write_lock():
-            self._refresh()
+            self._journal.refresh()
             self._ensure_objects([object_id])
-            entry = dict(self._state["objects"][str(object_id)])
+            entry = dict(self._journal.state["objects"][str(object_id)])
             if name is not None:
                 entry["name"] = name.strip() or entry["name"]
             if color is not None:
                 entry["color"] = [int(c) for c in color]
-            self._append({"object": object_id, **entry})
+            self._journal.append({"object": object_id, **entry})
         return self.objects[object_id]
 
     # ------------------------------------------------------------------ undo / redo
@@ -418,7 +416,7 @@ class Workspace:
         """
         with self._write_lock():
             count = self._rebuild_locked()
-            self._save_state()
+            self._journal.save()
         return count
 
     def _rebuild_locked(self) -> int:
@@ -437,15 +435,15 @@ class Workspace:
             except (ValueError, TypeError, OSError, WorkspaceError) as exc:
                 log.warning("%s: unreadable mask or provenance (%s); recorded as imported", path, exc)
             frames[str(int(path.stem))] = dataclasses.asdict(record)
-        self._state["frames"] = frames
+        self._journal.state["frames"] = frames
         self._ensure_objects(sorted(labels), journal=False)
         return len(frames)
 
     def compact(self) -> None:
         """Fold the journal into state.json (done automatically every few hundred writes)."""
         with self._write_lock():
-            self._refresh()
-            self._save_state()
+            self._journal.refresh()
+            self._journal.save()
 
     # ------------------------------------------------------------------ internals
     def _check_index(self, index: int) -> None:
@@ -460,7 +458,7 @@ class Workspace:
                 "frame_count": self.info.frame_count, "timestamps": digest}
 
     def _check_fingerprint(self, current: dict[str, Any]) -> None:
-        saved = self._state.get("fingerprint", {})
+        saved = self._journal.state.get("fingerprint", {})
         changed = [k for k in ("size", "frame_count", "timestamps") if saved.get(k) != current[k]]
         if changed:
             raise SourceChanged(
@@ -469,8 +467,8 @@ class Workspace:
                 "away to start over with the new video.")
         if saved.get("path") != current["path"] or saved.get("mtime") != current["mtime"]:
             log.info("%s: source moved or touched but its content matches; fingerprint updated", self.root)
-            self._state["fingerprint"] = current
-            self._save_state()
+            self._journal.state["fingerprint"] = current
+            self._journal.save()
 
     def _busy_message(self, role: str, holder_path: Path) -> str:
         try:
@@ -491,106 +489,17 @@ class Workspace:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    @property
-    def _state_path(self) -> Path:
-        return self.root / "state.json"
-
-    @property
-    def _journal_path(self) -> Path:
-        return self.root / "frames.jsonl"
-
-    def _load(self) -> None:
-        """Read state.json, then replay the whole journal."""
-        self._state = {}
-        self._state_mtime = -1.0
-        try:
-            stat = self._state_path.stat()
-            self._state = json.loads(self._state_path.read_text(encoding="utf-8"))
-            self._state_mtime = stat.st_mtime_ns
-        except FileNotFoundError:
-            pass
-        except ValueError as exc:
-            raise WorkspaceError(f"{self._state_path} is corrupt ({exc}); run `xmem-tui repair VIDEO` to "
-                                 "rebuild it from the masks.") from exc
-        self._journal_offset = 0
-        if self._state:
-            self._replay()
-
-    def _refresh(self) -> None:
-        """Pick up writes made by other processes since we last looked."""
-        try:
-            mtime = self._state_path.stat().st_mtime_ns
-            size = self._journal_path.stat().st_size if self._journal_path.exists() else 0
-        except FileNotFoundError:
-            return
-        if mtime != self._state_mtime or size < self._journal_offset:
-            self._load()
-        elif size > self._journal_offset:
-            self._replay()
-
-    def _replay(self) -> None:
-        if not self._journal_path.exists():
-            return
-        with open(self._journal_path, "rb") as handle:
-            handle.seek(self._journal_offset)
-            data = handle.read()
-        end = data.rfind(b"\n") + 1  # ignore a torn last line (crash mid-append): it is re-read later
-        for line in data[:end].splitlines():
-            try:
-                self._apply(json.loads(line))
-            except (ValueError, KeyError, TypeError):
-                log.warning("%s: skipping unreadable journal line %r", self._journal_path, line[:80])
-        self._journal_offset += end
-
-    def _apply(self, entry: dict[str, Any]) -> None:
-        if "f" in entry:
-            key = str(entry["f"])
-            if entry.get("clear"):
-                self._state["frames"].pop(key, None)
-            else:
-                self._state["frames"][key] = {k: entry[k] for k in ("provenance", "run", "time")}
-        elif "run" in entry and "start" in entry:
-            self._state.setdefault("runs", {})[entry["run"]] = {
-                k: entry[k] for k in ("start", "backward", "time")}
-        elif "object" in entry:
-            self._state["objects"][str(entry["object"])] = {"name": entry["name"], "color": entry["color"]}
-
-    def _append(self, entry: dict[str, Any]) -> None:
-        """Apply ``entry`` and append it to the journal (caller holds the write lock)."""
-        self._refresh()
-        self._apply(entry)
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
-        with open(self._journal_path, "ab") as handle:
-            if handle.tell() > self._journal_offset:
-                # Bytes past the last complete line under the write lock are a line torn by a writer that
-                # died: end it, or this entry would be glued to it and lost for every reader.
-                line = b"\n" + line
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-            self._journal_offset = handle.tell()
-        if self._journal_offset > _COMPACT_EVERY * 96:
-            self._save_state()
-
-    def _save_state(self) -> None:
-        """Write state.json with everything and empty the journal (caller holds the write lock)."""
-        atomic_write_json(self._state_path, self._state)
-        with open(self._journal_path, "wb"):
-            pass
-        self._journal_offset = 0
-        self._state_mtime = self._state_path.stat().st_mtime_ns
-
     def _ensure_objects(self, ids: Any, journal: bool = True) -> None:
         """Give every new object id a default name and colour (caller holds the write lock)."""
         from xmem_tui.media.palette import object_color
 
         for object_id in (int(i) for i in ids):
-            if object_id and str(object_id) not in self._state["objects"]:
+            if object_id and str(object_id) not in self._journal.state["objects"]:
                 entry = {"object": object_id, "name": f"object {object_id}", "color": list(object_color(object_id))}
                 if journal:
-                    self._append(entry)
+                    self._journal.append(entry)
                 else:
-                    self._apply(entry)
+                    self._journal.apply(entry)
 
     def _soft_matches(self, index: int, soft_path: Path) -> bool:
         """Whether the soft-mask file is the one saved with the current index mask (see write_frame)."""
