@@ -72,16 +72,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"queued export job {job.id}")
         return 0
     from xmem_tui.export.job import run_export
+    from xmem_tui.progress import Throttle
 
     last = None
+    tty = sys.stderr.isatty()
+    throttle = Throttle(0.1 if tty else 2.0)  # a log file gets a line every 2 s, not a line per frame
     for progress in run_export(params, settings, video, lambda: False):
         last = progress
         if progress.message == "self-check passed":
             break
-        eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
-        print(f"\r{progress.message}: {progress.done}/{progress.total} frames {progress.fps:.1f} fps{eta}   ",
-              end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+        if throttle.ready(force=progress.done == progress.total):
+            eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
+            line = f"{progress.message}: {progress.done}/{progress.total} frames {progress.fps:.1f} fps{eta}"
+            print(f"\r{line}   " if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+    if tty:
+        print(file=sys.stderr)
     if last is not None:
         for path in last.stats.get("outputs", []):
             print(path)
