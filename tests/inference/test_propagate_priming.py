@@ -52,6 +52,21 @@ def test_other_user_frames_are_fed_first_farthest_first_then_the_start(ws: Works
     assert ws.records()[9].user and ws.records()[2].user
 
 
+def test_progress_says_memory_is_being_loaded(ws: Workspace) -> None:
+    from xmem_tui.progress import read_progress
+
+    seen: list[str] = []
+
+    class Watching(FakeEngine):
+        def step(self, frame: np.ndarray, mask: np.ndarray | None = None, *, end: bool = False) -> np.ndarray:
+            if len(self.calls) == 1:  # the second primed frame: the progress file was published before
+                seen.append(read_progress(ws.progress_path).message)
+            return super().step(frame, mask, end=end)
+
+    list(propagate(ws, Watching(), 6, end=8))
+    assert seen == ["loading 2 annotated frames into memory"]
+
+
 def test_clear_memory_feeds_only_the_start_frame(ws: Workspace) -> None:
     engine = FakeEngine()
     list(propagate(ws, engine, 6, keyframe_memory=False))

@@ -374,7 +374,7 @@ class _Run:
         plan, ws = self.plan, self.ws
         keyframes: list[tuple[int, np.ndarray]] = []
         if self.keyframe_memory:
-            for u in sorted((u for u in plan.user if u != plan.start), key=lambda u: -abs(u - plan.start)):
+            for u in sorted((u for u in plan.user if u != plan.start), key=lambda u: (-abs(u - plan.start), u)):
                 mask = ws.read_mask(u)
                 if mask is None:  # cleared since the run was planned: nothing to remember
                     log.info("user frame %d lost its mask; not priming memory with it", u)
@@ -395,6 +395,9 @@ class _Run:
         if not self.labels:
             raise WorkspaceError(f"frame {plan.start}'s mask is empty: annotate at least one object first.")
         self.engine.reset(self.labels)
+        if keyframes:  # the dashboard shows this while the first frame is delayed
+            self._publish(self._result(plan.start, abs(resume - plan.start), True),
+                          f"loading {len(keyframes)} annotated frames into memory", "running", force=True)
         tick = time.perf_counter()
         for index, mask in keyframes:
             with gpu_lock():

@@ -120,7 +120,8 @@ class XMemEngine:
             mask_t = torch.stack([m == label for label in self.labels]).float()
             if self.permanent_masks:
                 # An index mask annotates every object, so segmenting the frame first is wasted work: the
-                # official core does it and discards the result (only its usage counting differs).
+                # official core does it and discards the result (only usage counts, and with
+                # non-synchronised deep updates the hidden state, differ).
                 valid = self.labels
                 if not end:
                     digest = _digest(frame, mask)
