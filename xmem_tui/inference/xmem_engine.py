@@ -37,6 +37,8 @@ def image_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
     """uint8 (H, W, 3) RGB -> float32 (3, H, W): /255 then (x - mean) / std with float32 statistics."""
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {frame.dtype} {frame.shape}")
+    if not frame.flags.writeable:  # decoded frames are shared read-only; torch needs its own buffer
+        frame = frame.copy()
     x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1).float() / 255
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=x.device)[:, None, None]
     std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=x.device)[:, None, None]
