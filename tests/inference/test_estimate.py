@@ -131,3 +131,10 @@ def test_other_errors_are_not_retried(ws: Workspace, settings: Settings) -> None
     with pytest.raises(RuntimeError, match="engine failure"):
         list(run_with_oom_retry(_runner(ws, engines, used, ws.begin_run(1, False)), settings))
     assert len(used) == 1
+
+
+def test_annotated_frames_in_permanent_memory_are_counted(settings: Settings) -> None:
+    none = estimate_memory(settings, (480, 854), 2, free=GiB)
+    many = estimate_memory(settings, (480, 854), 2, free=GiB, permanent_frames=20)
+    assert none.parts["annotated frames"] == 0
+    assert many.parts["annotated frames"] > 0 and many.total > none.total

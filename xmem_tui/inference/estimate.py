@@ -89,7 +89,8 @@ def feature_positions(shape: tuple[int, int]) -> int:
 
 
 def estimate_memory(settings: Settings, shape: tuple[int, int], num_objects: int, *, engine: str = "xmem",
-                    device: Any = "cpu", amp: bool = False, free: int | None = None) -> MemoryEstimate:
+                    device: Any = "cpu", amp: bool = False, free: int | None = None,
+                    permanent_frames: int = 0) -> MemoryEstimate:
     """Estimate the peak memory of propagating ``num_objects`` objects at processing ``shape``.
 
     Args:
@@ -100,6 +101,7 @@ def estimate_memory(settings: Settings, shape: tuple[int, int], num_objects: int
         device: where the engine runs; its free memory is looked up unless ``free`` is given.
         amp: half-precision activations and memory (CUDA autocast).
         free: bytes free, overriding the lookup (tests).
+        permanent_frames: user-annotated frames kept in XMem's permanent memory for the run.
     """
     mem = device_memory(device)
     free = mem.free if free is None else free
@@ -116,11 +118,13 @@ def estimate_memory(settings: Settings, shape: tuple[int, int], num_objects: int
     per_element = 4 * (2 * KEY_DIM + 1 + 2) + act_bytes * VALUE_DIM * k
     working_elements = (x.max_mid_term_frames + 1) * n
     long_elements = (x.max_long_term_elements + x.num_prototypes) if x.enable_long_term else 0
-    memory_elements = working_elements + long_elements
+    permanent_elements = permanent_frames * n
+    memory_elements = working_elements + long_elements + permanent_elements
     parts = {
         "weights": XMEM_PARAMS * 4,
         "working memory": working_elements * per_element,
         "long-term memory": long_elements * per_element,
+        "annotated frames": permanent_elements * per_element,
         "readout": READOUT_COPIES * memory_elements * n * act_bytes,
         "sensory": HIDDEN_DIM * k * n * 4,
         "activations": pixels * act_bytes * (ACT_PER_PIXEL + ACT_PER_PIXEL_OBJECT * k),
@@ -129,10 +133,11 @@ def estimate_memory(settings: Settings, shape: tuple[int, int], num_objects: int
 
 
 def preflight(settings: Settings, shape: tuple[int, int], num_objects: int, *, engine: str, device: Any,
-              amp: bool = False, logger: logging.Logger | None = None) -> MemoryEstimate:
+              amp: bool = False, logger: logging.Logger | None = None, permanent_frames: int = 0) -> MemoryEstimate:
     """Log the estimate before a run; log a warning naming the keys to lower when it exceeds free memory."""
     logger = logger or log
-    est = estimate_memory(settings, shape, num_objects, engine=engine, device=device, amp=amp)
+    est = estimate_memory(settings, shape, num_objects, engine=engine, device=device, amp=amp,
+                          permanent_frames=permanent_frames)
     logger.info("%s", est.describe())
     if est.fits is False:
         logger.warning("the estimate (%s) exceeds the free memory on %s (%s); if the run fails, lower %s",

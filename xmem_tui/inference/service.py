@@ -207,8 +207,9 @@ def run_propagation(ws: Workspace, settings: Settings, start: int, *, end: int |
 
     def attempt(current: Settings, number: int) -> Iterator[FrameResult]:
         engine = cache.get(current, resolved) if cache is not None else build_engine(current, resolved)
+        permanent = len(ws.user_frames()) if keyframe_memory else 1
         preflight(current, ws.shape, max(1, len(ws.objects)), engine=resolved, device=device,
-                  amp=current.processing.amp)
+                  amp=current.processing.amp, permanent_frames=permanent)
         resume = resume_point(ws, run_id, start, backward)
         if resume != start:
             log.info("run %s already reached frame %d: resuming after it (attempt %d)", run_id, resume, number + 1)
