@@ -32,7 +32,7 @@ def project(tmp_path: Path, clip_files: tuple[Path, list[np.ndarray]],
     shutil.copy(clip_files[0], root / "source" / "clip.mp4")
     monkeypatch.delenv("XMEM_TUI_CONFIG", raising=False)
     monkeypatch.delenv("XMEM_TUI_EXTRA_RUNNERS", raising=False)
-    proj = RelProject(root, clip_files[1])
+    proj = RelProject(root, truth=clip_files[1])
     try:
         yield proj
     finally:

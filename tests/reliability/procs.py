@@ -8,21 +8,17 @@ built-in kinds only when a test asks for it (``slow=True``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from tests.jobs.helpers import wait_for
-from xmem_tui.config import Settings, load_settings
+from tests.jobs.helpers import Project, wait_for
 from xmem_tui.jobs.pidfile import lock_held, worker_status
-from xmem_tui.jobs.queue import JobQueue
 from xmem_tui.jobs.runners import EXTRA_ENV
 
 HERE = Path(__file__).resolve().parent
@@ -54,40 +50,19 @@ def file_digests(folder: Path, pattern: str = "*.png") -> dict[str, str]:
 
 
 @dataclass
-class RelProject:
+class RelProject(Project):
     """A project folder (config.toml, source/clip.mp4, ground-truth masks) and the processes run in it."""
 
-    root: Path
-    truth: list[np.ndarray]
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.toml"
+    truth: list[np.ndarray] = field(default_factory=list)
 
     @property
     def video(self) -> Path:
         return self.root / "source" / "clip.mp4"
 
-    @property
-    def settings(self) -> Settings:
-        return load_settings(self.config)
-
-    @property
-    def jobs(self) -> Path:
-        return self.root / "jobs"
-
-    @property
-    def queue(self) -> JobQueue:
-        return JobQueue(self.jobs, self.root)
-
     def workspace(self):  # -> Workspace (imported lazily: it pulls in the media stack)
         from xmem_tui.workspace import Workspace
 
         return Workspace.for_video(self.settings, self.video)
-
-    def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "xmem_tui", "--config", str(self.config), *args]
 
     def cli(self, *args: str, slow: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(*args), cwd=self.root, env=env(slow), capture_output=True, text=True,
@@ -101,10 +76,6 @@ class RelProject:
         self.processes.append(process)
         return process
 
-    def output(self, name: str) -> str:
-        path = self.root / f"{name}.out"
-        return path.read_text(errors="replace") if path.exists() else ""
-
     def worker(self, slow: bool = False, name: str = "worker") -> subprocess.Popen[bytes]:
         """``xmem-tui worker`` in the foreground (a process of its own we can SIGKILL)."""
         process = self.spawn(self.command("worker"), name, slow)
@@ -116,15 +87,3 @@ class RelProject:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
         wait_for(lambda: not lock_held(self.jobs), 10, what="the killed worker's lock to drop")
-
-    def cleanup(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-        if self.jobs.exists() and lock_held(self.jobs):  # a detached worker started by a test
-            pid = worker_status(self.jobs).pid
-            if pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-                wait_for(lambda: not lock_held(self.jobs), 10, what="the detached worker to die")
