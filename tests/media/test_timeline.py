@@ -68,3 +68,15 @@ def test_non_monotonic_timestamps_still_map():
     t = Timeline((0, 20, 10, 30), Fraction(1, 10))
     assert not t.monotonic and t.vfr
     assert t.index_at(1.0) == 2
+
+
+def test_millisecond_rounded_cfr_stays_cfr_after_a_remux_to_a_finer_time_base() -> None:
+    from fractions import Fraction
+
+    ms = [round(i * 1001 / 30) for i in range(300)]  # 29.97 fps stored in milliseconds: 33/34 ms steps
+    assert not is_vfr(ms, Fraction(1, 1000))
+    remuxed = [t * 16 for t in ms]  # the same times in a 1/16000 time base (an MP4 remux)
+    assert is_vfr(remuxed)  # without the time base, 528 vs 544 ticks looks irregular
+    assert not is_vfr(remuxed, Fraction(1, 16000))
+    mixed = [0, 667, 1333, 1833, 2000, 2167, 2833]  # 24 and 60 fps cadence in 1/16000 ticks
+    assert is_vfr(mixed, Fraction(1, 16000))

@@ -16,13 +16,16 @@ from itertools import pairwise
 
 VFR_RELATIVE_TOLERANCE = 0.01
 """A frame interval may differ from the median interval by this fraction (or one tick) and still be CFR."""
+MILLISECOND_JITTER = Fraction(1, 1000)
+"""... or by this many seconds: the rounding of containers that store milliseconds (MKV, WebM, FLV)."""
 
 
-def is_vfr(pts: tuple[int, ...] | list[int]) -> bool:
+def is_vfr(pts: tuple[int, ...] | list[int], time_base: Fraction | None = None) -> bool:
     """Whether frame intervals vary by more than timestamp rounding explains.
 
-    Intervals within one tick or 1 % of the median interval count as equal (a 29.97 fps video stored in
-    milliseconds alternates 33 and 34 ms and is still constant-rate). Repeated or decreasing timestamps
+    Intervals within one tick, 1 % of the median interval or (given ``time_base``) one millisecond of
+    the median count as equal: a 29.97 fps video stored in milliseconds alternates 33 and 34 ms and is
+    still constant-rate, also after a remux into a finer time base. Repeated or decreasing timestamps
     make a video VFR. Fewer than three frames are CFR.
     """
     if len(pts) < 3:
@@ -32,6 +35,8 @@ def is_vfr(pts: tuple[int, ...] | list[int]) -> bool:
         return True
     median = statistics.median(deltas)
     tolerance = max(1.0, VFR_RELATIVE_TOLERANCE * median)
+    if time_base:
+        tolerance = max(tolerance, float(MILLISECOND_JITTER / time_base))
     return any(abs(d - median) > tolerance for d in deltas)
 
 
@@ -68,7 +73,7 @@ class Timeline:
 
     @cached_property
     def vfr(self) -> bool:
-        return is_vfr(self.pts)
+        return is_vfr(self.pts, self.time_base)
 
     @cached_property
     def frame_duration_s(self) -> float:
