@@ -33,9 +33,24 @@ def test_propagation_keys_queue_a_job_and_start_a_worker(make_controller: Callab
     assert len(jobs) == 1
     job = jobs[0]
     assert job.kind == "propagate" and job.video == "source/judo"
-    assert job.params == {"start": start, "end": end, "backward": backward, "engine": "auto"}
+    assert job.params == {"start": start, "end": end, "backward": backward, "engine": "auto", "clear_memory": False}
     assert started_workers == [settings]
     assert "propagating" in ctl.message
+
+
+def test_m_clears_memory_for_the_next_propagation_only(make_controller: Callable[..., Controller],
+                                                        settings: Settings, started_workers: list[Settings]) -> None:
+    ctl = make_controller(start_frame=6)
+    click(ctl, 300, 200)
+    press(ctl, "m")
+    assert "only this frame in memory" in ctl.message
+    press(ctl, "p")
+    queue = JobQueue.for_settings(settings)
+    first = queue.list(["queued"])[0]
+    assert first.params["clear_memory"] is True
+    queue.cancel(first.id)
+    press(ctl, ".")
+    assert queue.list(["queued"])[0].params["clear_memory"] is False
 
 
 def test_propagation_needs_a_mask_and_is_not_queued_twice(make_controller: Callable[..., Controller],

@@ -141,8 +141,15 @@ def _propagate(ctl: Controller, backward: bool, single: bool) -> None:
     if ctl.frame == last:
         raise UserError(f"frame {ctl.frame} is the {'first' if backward else 'last'} frame: nothing to propagate")
     start, end, jobs = ctl.frame, ctl.frame + step if single else last, ctl.jobs
+    clear, ctl.clear_memory = ctl.clear_memory, False
     # Submitting may start the worker (a second or so): queue it so the HUD says so first.
-    ctl.pending = ("queueing propagation", lambda: ctl.say(jobs.submit(start, end, backward)))
+    ctl.pending = ("queueing propagation", lambda: ctl.say(jobs.submit(start, end, backward, clear_memory=clear)))
+
+
+def _clear_memory(ctl: Controller) -> None:
+    ctl.clear_memory = not ctl.clear_memory
+    ctl.say("next propagation: only this frame in memory (m again to undo)" if ctl.clear_memory
+            else "next propagation: every annotated frame in memory")
 
 
 def _cancel(ctl: Controller) -> None:
@@ -180,6 +187,7 @@ _SIMPLE = {
     "play": _play,
     "import": _import,
     "cancel": _cancel,
+    "clear_memory": _clear_memory,
     "review": _review,
     "help": _help,
     "quit": _quit,

@@ -98,6 +98,7 @@ class Controller:
         self.stroke_button: str | None = None
         self.cursor: tuple[int, int] | None = None
         self.pending: tuple[str, Callable[[], None]] | None = None
+        self.clear_memory = False  # the next propagation memorises only its start frame
         self.message = ""
         self.progress_text = ""
         self.saved_frames: set[int] = set()

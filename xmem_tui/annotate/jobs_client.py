@@ -58,8 +58,10 @@ class PropagationClient:
         video = self._video()
         return [j for j in self.queue.list(ACTIVE) if j.kind == "propagate" and j.video == video]
 
-    def submit(self, start: int, end: int, backward: bool) -> str:
+    def submit(self, start: int, end: int, backward: bool, clear_memory: bool = False) -> str:
         """Queue a propagation from ``start`` to ``end`` (inclusive) and make sure a worker runs it.
+
+        ``clear_memory`` memorises only the start frame, not the video's other annotated frames.
 
         Returns:
             A message for the HUD.
@@ -70,7 +72,8 @@ class PropagationClient:
         if active:
             raise UserError(f"propagation {active[0].id} is already {active[0].state} on this video; "
                             "wait for it or press x to cancel it")
-        params = {"start": start, "end": end, "backward": backward, "engine": self.settings.processing.engine}
+        params = {"start": start, "end": end, "backward": backward, "engine": self.settings.processing.engine,
+                  "clear_memory": clear_memory}
         job = self.queue.submit(kind="propagate", video=self._video(), params=params)
         self.last_job = job.id
         self._ensure_worker()

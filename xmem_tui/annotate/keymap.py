@@ -85,6 +85,7 @@ KEYS: tuple[Binding, ...] = (
     Binding("step:forward", (".",), "propagate one frame forward"),
     Binding("step:backward", (",",), "propagate one frame backward"),
     Binding("cancel", ("x",), "cancel the running propagation"),
+    Binding("clear_memory", ("m",), "clear memory: next propagation uses only this frame"),
     Binding("review", ("n",), "next frame in the review list"),
     Binding("help", ("h",), "show / hide this help"),
     Binding("quit", ("q", "esc"), "save and close"),
