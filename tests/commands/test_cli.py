@@ -59,3 +59,15 @@ def test_repair_rebuilds_state_from_masks(tmp_path: Path, capsys: pytest.Capture
     assert "rebuilt from 1 mask files (1 user-annotated)" in capsys.readouterr().out
     assert Workspace.open(ws.root, clip).records()[1].provenance == "user:free"
     assert list(ws.root.glob("state.json.broken-*"))
+
+
+def test_init_makes_a_project_and_keeps_an_existing_config(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "source").is_dir()
+    config = tmp_path / "p" / "config.toml"
+    assert "[processing]" in config.read_text()
+    config.write_text("[processing]\nsize = 360\n")
+    assert main(["init", str(tmp_path / "p")]) == 0
+    assert config.read_text() == "[processing]\nsize = 360\n"
+    assert "left as it is" in capsys.readouterr().out
