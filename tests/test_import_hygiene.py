@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORE = ("xmem_tui.workspace", "xmem_tui.media.frames", "xmem_tui.inference.propagate", "xmem_tui.jobs.worker",
+CORE = ("xmem_tui.workspace", "xmem_tui.media.frames", "xmem_tui.inference.propagation", "xmem_tui.jobs.worker",
         "xmem_tui.export.job", "xmem_tui.interaction.compose", "xmem_tui.model.network")
 
 

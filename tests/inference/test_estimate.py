@@ -20,7 +20,7 @@ from xmem_tui.inference.estimate import (
     reduced_settings,
     run_with_oom_retry,
 )
-from xmem_tui.inference.propagate import propagate, resume_point
+from xmem_tui.inference.propagation import propagate, resume_point
 from xmem_tui.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))

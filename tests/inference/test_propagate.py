@@ -17,7 +17,7 @@ import pytest
 
 from xmem_tui.errors import WorkspaceError
 from xmem_tui.inference.engine import MemoryStats
-from xmem_tui.inference.propagate import FrameResult, propagate, resume_point
+from xmem_tui.inference.propagation import FrameResult, propagate, resume_point
 from xmem_tui.inference.quality import load_signals
 from xmem_tui.progress import read_progress
 from xmem_tui.workspace import Workspace, WorkspaceBusy
@@ -300,7 +300,7 @@ _CRASHER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
     from test_propagate import FakeEngine
-    from xmem_tui.inference.propagate import propagate
+    from xmem_tui.inference.propagation import propagate
     from xmem_tui.workspace import Workspace
     ws = Workspace.open(Path(sys.argv[2]), Path(sys.argv[3]), processing_size=48)
     run = ws.begin_run(2, False)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xmem_tui.inference.propagate import propagate, resume_point
+from xmem_tui.inference.propagation import propagate, resume_point
 from xmem_tui.workspace import Workspace
 
 from .test_propagate import MASK_A, MASK_B, N_FRAMES, FakeEngine, user_mask

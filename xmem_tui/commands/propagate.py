@@ -17,7 +17,7 @@ from xmem_tui.config import Settings
 from xmem_tui.errors import MediaError
 
 if TYPE_CHECKING:
-    from xmem_tui.inference.propagate import FrameResult
+    from xmem_tui.inference.propagation import FrameResult
 
 NAME = "propagate"
 HELP = "propagate masks from an annotated frame through the video"

@@ -6,11 +6,11 @@ dashboard, whose first paint must not wait for torch to import.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from xmem_tui.inference.core import InferenceCore
+    from xmem_tui.inference.propagation import propagate
 
 __all__ = ["InferenceCore", "propagate"]
 
@@ -21,6 +21,7 @@ def __getattr__(name: str) -> object:
 
         return InferenceCore
     if name == "propagate":
-        # the submodule, callable as the function (see propagate._CallableModule)
-        return importlib.import_module(f"{__name__}.propagate")
+        from xmem_tui.inference.propagation import propagate
+
+        return propagate
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

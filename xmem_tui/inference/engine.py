@@ -1,6 +1,6 @@
 """The one interface every propagation engine implements (XMem and the weight-free optical-flow engine).
 
-The propagation loop (:mod:`xmem_tui.inference.propagate`) only talks to this protocol, so it does not
+The propagation loop (:mod:`xmem_tui.inference.propagation`) only talks to this protocol, so it does not
 care whether real XMem weights are present. Frames and masks cross this boundary as numpy arrays at
 processing resolution; device placement, normalisation and autocast are the engine's business.
 """

@@ -180,7 +180,7 @@ def run_with_oom_retry(run: Callable[[Settings, int], Iterator[T]], settings: Se
 
     ``run`` is called again with ``attempt=1`` and the reduced settings; it must resume where the first
     attempt stopped (a propagation resumes after its last written frame, see
-    :func:`xmem_tui.inference.propagate.resume_point`). ``on_retry`` receives the message describing the
+    :func:`xmem_tui.inference.propagation.resume_point`). ``on_retry`` receives the message describing the
     change (the worker writes it to the job log).
 
     Raises:

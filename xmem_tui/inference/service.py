@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from xmem_tui.config import Settings
     from xmem_tui.inference.engine import Engine
-    from xmem_tui.inference.propagate import Cancel, FrameResult
+    from xmem_tui.inference.propagation import Cancel, FrameResult
     from xmem_tui.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class EngineCache:
     """Keeps built engines warm between jobs (the worker's model cache).
 
     An engine is reused while the settings that shape it (kind, device, amp, XMem memory settings and the
-    checkpoint file's size and modification time) are unchanged; :func:`xmem_tui.inference.propagate.propagate`
+    checkpoint file's size and modification time) are unchanged; :func:`xmem_tui.inference.propagation.propagate`
     resets its memory at the start of every run. Thread-safe.
     """
 
@@ -191,7 +191,7 @@ def run_propagation(ws: Workspace, settings: Settings, start: int, *, end: int |
     """A whole propagation as the CLI and the worker run it.
 
     Logs the pre-flight memory estimate, takes the engine from ``cache`` (or builds one), and runs
-    :func:`~xmem_tui.inference.propagate.propagate`. When ``run_id`` names a run that already wrote
+    :func:`~xmem_tui.inference.propagation.propagate`. When ``run_id`` names a run that already wrote
     frames (a crashed job re-queued by the worker), it resumes after the run's last written frame. On
     out-of-memory it retries once with a smaller memory budget, resuming the same way (see
     :func:`~xmem_tui.inference.estimate.run_with_oom_retry`); ``on_retry`` gets the message.
@@ -199,7 +199,7 @@ def run_propagation(ws: Workspace, settings: Settings, start: int, *, end: int |
     are memorised, not the video's other annotated frames.
     """
     from xmem_tui.inference.estimate import preflight, run_with_oom_retry
-    from xmem_tui.inference.propagate import propagate, resume_point
+    from xmem_tui.inference.propagation import propagate, resume_point
 
     run_id = run_id or ws.begin_run(start, backward)
     resolved = resolve_kind(settings, kind)

@@ -76,7 +76,7 @@ def run_propagate(job: Job, ctx: RunContext) -> Generator[Progress, None, dict[s
     Params: ``start`` (required), ``end``, ``backward``, ``until_keyframe``, ``engine`` (auto/xmem/flow),
     ``clear_memory`` (memorise only the start frame, not the video's other annotated frames).
     The propagation run id is registered and saved in the job file before the first frame is written,
-    so after a crash :func:`~xmem_tui.inference.propagate.resume_point` finds exactly the frames written;
+    so after a crash :func:`~xmem_tui.inference.propagation.resume_point` finds exactly the frames written;
     :func:`~xmem_tui.inference.service.run_propagation` resumes there, and retries once with a smaller
     memory budget on out-of-memory before failing with the config keys to lower.
     """
@@ -86,7 +86,7 @@ def run_propagate(job: Job, ctx: RunContext) -> Generator[Progress, None, dict[s
         raise JobError(f"job {job.id}: params.start is missing; give the annotated frame to propagate from.")
     end = _int_param(params, "end", job)
     backward = bool(params.get("backward", False))
-    from xmem_tui.inference.propagate import resume_point
+    from xmem_tui.inference.propagation import resume_point
     from xmem_tui.inference.service import run_propagation
     from xmem_tui.workspace import Workspace
 

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -446,17 +444,3 @@ class _Run:
             write_progress(self.path, result.to_progress(message, state))
         except OSError as exc:  # a full disk must not kill the run over a progress file
             log.warning("cannot write progress to %s: %s", self.path, exc)
-
-
-class _CallableModule(types.ModuleType):
-    """Makes ``xmem_tui.inference.propagate(...)`` work although the submodule has the function's name.
-
-    Once this submodule is imported, Python binds the package attribute ``propagate`` to the module,
-    shadowing any function exported under that name; calling the module forwards to the function.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Iterator[FrameResult]:
-        return propagate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
