@@ -6,8 +6,8 @@ generated 854x480 clip with a keyframe every 12 frames). Prints one table row pe
 
 from __future__ import annotations
 
+import argparse
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,4 +63,7 @@ def main(paths: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    main([Path(p) for p in sys.argv[1:]])
+    parser = argparse.ArgumentParser(description="Probe, sequential, random and backward decode speed.")
+    parser.add_argument("videos", nargs="*", type=Path, help="videos to measure (default: the shared Big Buck "
+                        "Bunny clip and a generated 480p clip)")
+    main(parser.parse_args().videos)
