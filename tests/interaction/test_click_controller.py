@@ -26,10 +26,8 @@ def weights(synth_checkpoint: Callable[[str], Path]) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def net(weights: dict[str, torch.Tensor], tmp_path_factory: pytest.TempPathFactory) -> FBRSNet:
-    path = tmp_path_factory.mktemp("fbrs") / "fbrs.pth"
-    torch.save(weights, path)
-    return FBRSNet.from_checkpoint(path, map_location="cpu")
+def net(synth_checkpoint: Callable[[str], Path]) -> FBRSNet:
+    return FBRSNet.from_checkpoint(synth_checkpoint("fbrs_resnet50_dh128"), map_location="cpu")
 
 
 @pytest.fixture(scope="module")

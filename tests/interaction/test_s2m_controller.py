@@ -23,10 +23,8 @@ def weights(synth_checkpoint: Callable[[str], Path]) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def net(weights: dict[str, torch.Tensor], tmp_path_factory: pytest.TempPathFactory) -> S2M:
-    path = tmp_path_factory.mktemp("s2m") / "s2m.pth"
-    torch.save(weights, path)
-    return S2M.from_checkpoint(path, map_location="cpu")
+def net(synth_checkpoint: Callable[[str], Path]) -> S2M:
+    return S2M.from_checkpoint(synth_checkpoint("s2m"), map_location="cpu")
 
 
 @pytest.fixture(scope="module")

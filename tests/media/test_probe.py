@@ -8,6 +8,7 @@ import av
 import numpy as np
 import pytest
 
+from tests.media_faults import audio_only, zero_frames
 from xmem_tui.errors import MediaError
 from xmem_tui.media import probe_video as probe_video_module
 from xmem_tui.media.frames import open_frames
@@ -163,22 +164,13 @@ def test_truncated_mkv_keeps_what_decodes(tmp_path):
 
 
 def test_zero_frame_video(tmp_path):
-    path = tmp_path / "empty.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=24)
-        stream.width, stream.height = 64, 48
+    path = zero_frames(tmp_path / "empty.mp4")
     with pytest.raises(MediaError, match=r"empty\.mp4"):
         probe(path)
 
 
 def test_audio_only_file(tmp_path):
-    path = tmp_path / "sound.m4a"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=48000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 48000, 0
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    path = audio_only(tmp_path / "sound.m4a")
     with pytest.raises(MediaError, match="no video stream"):
         probe(path)
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests import media_faults
 from xmem_tui.cli import main
 from xmem_tui.media.masks import write_index_mask
 from xmem_tui.media.synthetic import SceneSpec, write_clip
 
-from . import media_faults
 from .procs import N_FRAMES, RelProject, env, file_digests
 
 
