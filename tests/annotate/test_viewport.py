@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
+from xmem_tui.annotate.render import display_mask
 from xmem_tui.annotate.viewport import Viewport
 
 
-def drawn_mask_coords(vp: Viewport) -> tuple[np.ndarray, np.ndarray]:
-    """Which mask column/row each display pixel shows, drawn exactly as the renderer draws masks."""
-    cols = np.tile(np.arange(vp.mask_w, dtype=np.float32), (vp.mask_h, 1))
-    rows = np.tile(np.arange(vp.mask_h, dtype=np.float32)[:, None], (1, vp.mask_w))
-    size = (vp.width, vp.height)
-    m = vp.mask_matrix()
-    return (cv2.warpAffine(cols, m, size, flags=cv2.INTER_NEAREST, borderValue=-1),
-            cv2.warpAffine(rows, m, size, flags=cv2.INTER_NEAREST, borderValue=-1))
-
-
 @pytest.mark.parametrize("zoom_steps", [0, 1, 2])
-def test_mouse_maps_to_the_mask_pixel_drawn_under_it_at_1080p(zoom_steps: int) -> None:
+@pytest.mark.parametrize("sizes", [((1920, 1080), (853, 480), (1600, 900)), ((1280, 720), (854, 480), (1600, 900)),
+                                   ((640, 360), (640, 360), (1600, 900)), ((1080, 1920), (480, 853), (1600, 900))])
+def test_mouse_maps_to_the_mask_pixel_drawn_under_it(zoom_steps: int, sizes: tuple) -> None:
+    """Every canvas pixel shows exactly the mask pixel a click there edits (not only most of them)."""
+    vp = Viewport(*sizes)
+    vp.zoom(zoom_steps, vp.width * 7 // 16, vp.height * 4 // 9)
+    vp.pan(-37.5, 21.25)
+    rng = np.random.default_rng(zoom_steps)
+    # A mask whose every pixel differs from its neighbours, so a one-pixel slip is always seen.
+    index = rng.integers(0, 256, (vp.mask_h, vp.mask_w), dtype=np.uint8)
+    drawn = display_mask(index, vp)
+    assert drawn.shape == (vp.height, vp.width)
+    xs, ys = rng.integers(0, vp.width, 4000), rng.integers(0, vp.height, 4000)
+    clicked = np.array([index[my, mx] for mx, my in (vp.to_mask(int(x), int(y)) for x, y in zip(xs, ys, strict=True))])
+    assert np.array_equal(clicked, drawn[ys, xs])
+
+
+def test_drawn_mask_agrees_with_the_continuous_mapping() -> None:
+    """The lookup is the documented rule: the mask pixel containing the display pixel's centre."""
     vp = Viewport((1920, 1080), (853, 480), (1600, 900))
-    assert (vp.width, vp.height) == (1600, 900)
-    vp.zoom(zoom_steps, 700, 400)
-    cols, rows = drawn_mask_coords(vp)
-    rng = np.random.default_rng(0)
-    xs, ys = rng.integers(0, vp.width, 3000), rng.integers(0, vp.height, 3000)
-    mapped = np.array([vp.to_mask(int(x), int(y)) for x, y in zip(xs, ys, strict=True)])
-    agree = (mapped[:, 0] == cols[ys, xs]) & (mapped[:, 1] == rows[ys, xs])
-    # Only pixels whose centre falls exactly on a mask pixel edge may round the other way.
-    assert agree.mean() > 0.995
+    vp.zoom(1, 700, 400)
+    cols, rows = vp.mask_lookup()
+    for dx in (0, 1, 399, 1599):
+        x, _ = vp.to_source(dx, 0)
+        assert cols[dx] == min(max(int(np.floor(x * 853 / 1920)), 0), 852)
+    for dy in (0, 450, 899):
+        _, y = vp.to_source(0, dy)
+        assert rows[dy] == min(max(int(np.floor(y * 480 / 1080)), 0), 479)
 
 
 def test_fit_scale_and_no_upscaling_of_small_frames() -> None:

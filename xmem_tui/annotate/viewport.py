@@ -6,10 +6,12 @@ scaled to fit ``annotate.max_width/max_height``, so little is sent over ``ssh -X
 never changes; zooming shows a smaller part of the source in it.
 
 Convention: pixel ``i`` covers the continuous interval ``[i, i + 1)``. A display pixel's centre is mapped
-to the source and then to the mask grid, and the pixel containing it is the answer, so a click always
-lands on the mask pixel drawn under the cursor. The same convention gives the affine matrices used to
-draw the frame and the mask (``cv2.warpAffine`` puts pixel centres at integer coordinates, hence the
-half-pixel terms).
+to the source and then to the mask grid, and the pixel containing it is the answer. Clicks
+(:meth:`Viewport.to_mask`) and the drawn mask (:meth:`Viewport.mask_lookup`, used by the renderer) apply
+that rule through one function, :func:`_mask_index`, so the mask pixel drawn under the cursor is the one a
+click edits by construction, whatever rounding an OpenCV release uses for its resampling. The same
+convention gives the affine matrices used to draw the frame and the contours (``cv2.warpAffine`` puts pixel
+centres at integer coordinates, hence the half-pixel terms).
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+
+def _mask_index(display: np.ndarray, scale: float, origin: float, ratio: float, size: int) -> np.ndarray:
+    """Mask pixel under the centre of each display pixel along one axis, clamped to ``[0, size)``.
+
+    Args:
+        display: display pixel indices (any shape).
+        scale: display pixels per source pixel on this axis.
+        origin: source coordinate at the canvas' edge.
+        ratio: mask pixels per source pixel on this axis.
+        size: mask size on this axis.
+    """
+    source = (np.asarray(display, dtype=np.float64) + 0.5) / scale + origin
+    return np.clip(np.floor(source * ratio), 0, size - 1).astype(np.intp)
+
 
 #: Zoom scales (display pixels per source pixel) offered above the fit scale; 1.0 is the 1:1 detail view.
 ZOOM_STEPS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -41,6 +58,7 @@ class Viewport:
         self.level = 0
         self.ox = 0.0  # source coordinate shown at the canvas' left edge
         self.oy = 0.0
+        self._lookup: tuple[tuple[int, float, float], np.ndarray, np.ndarray] | None = None
 
     @property
     def scale(self) -> float:
@@ -68,12 +86,27 @@ class Viewport:
         sx, sy = self._axis_scales()
         return (dx + 0.5) / sx + self.ox, (dy + 0.5) / sy + self.oy
 
+    def _axis_index(self, display: np.ndarray, axis: int) -> np.ndarray:
+        scales = self._axis_scales()
+        if axis == 0:
+            return _mask_index(display, scales[0], self.ox, self.mask_w / self.src_w, self.mask_w)
+        return _mask_index(display, scales[1], self.oy, self.mask_h / self.src_h, self.mask_h)
+
     def to_mask(self, dx: int, dy: int) -> tuple[int, int]:
         """The mask pixel (column, row) under display pixel (dx, dy), clamped to the mask."""
-        x, y = self.to_source(dx, dy)
-        mx = math.floor(x * self.mask_w / self.src_w)
-        my = math.floor(y * self.mask_h / self.src_h)
-        return min(max(mx, 0), self.mask_w - 1), min(max(my, 0), self.mask_h - 1)
+        return int(self._axis_index(np.array(dx), 0)), int(self._axis_index(np.array(dy), 1))
+
+    def mask_lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mask column under each canvas column and mask row under each canvas row (the rule of :meth:`to_mask`).
+
+        The view is axis-aligned, so the 2-D resampling is separable: the renderer draws the mask as
+        ``mask[rows][:, cols]``. Cached until the view changes.
+        """
+        if self._lookup is None or self._lookup[0] != self.key():
+            cols = self._axis_index(np.arange(self.width), 0)
+            rows = self._axis_index(np.arange(self.height), 1)
+            self._lookup = (self.key(), cols, rows)
+        return self._lookup[1], self._lookup[2]
 
     def mask_to_display(self, mx: float, my: float) -> tuple[int, int]:
         """Display pixel showing the centre of mask pixel (mx, my) (for drawing markers and strokes)."""
