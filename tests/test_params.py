@@ -44,7 +44,7 @@ def test_export_params_are_checked(params: dict, message: str) -> None:
 
 def test_numbers_widen_only_where_it_is_exact() -> None:
     assert ExportRequest.from_params({"feather": 2}, "job j").feather == 2.0
-    with pytest.raises(JobError, match="params.end must be a frame number, got 2.0"):
+    with pytest.raises(JobError, match=r"params\.end must be a frame number, got 2\.0"):
         PropagationRequest.from_params({"start": 0, "end": 2.0}, "job j")
 
 

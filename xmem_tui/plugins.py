@@ -10,8 +10,8 @@ extra entries as its parent: they are installed, not passed around.
 
 Lookups list built-ins in their spec's ``order`` (the order of CLI choices and dialog lists), then the
 entries registered later, in registration order. Nothing heavy is imported here: a spec module must keep
-torch and OpenCV imports inside its functions, because the dashboard reads these lists before its first
-paint.
+numpy, torch and OpenCV imports inside its functions, because ``xmem-tui --help`` and the dashboard read
+these lists before anything else.
 """
 
 from __future__ import annotations
@@ -117,9 +117,6 @@ class Registry(Generic[S]):
 
     def __iter__(self) -> Iterator[S]:
         return iter(self.entries().values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.entries()
 
     def _ready(self) -> None:
         """Load the built-ins once, then the plugins (outside this registry's lock: they register here)."""

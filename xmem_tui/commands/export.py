@@ -22,10 +22,12 @@ HELP = "export the masks of a video: greenscreen, mask, alpha, overlay, masks (P
 
 def register(parser: argparse.ArgumentParser) -> None:
     from xmem_tui.export.codecs import CODECS
-    from xmem_tui.export.registry import kind_names
+    from xmem_tui.export.registry import KINDS, kind_names
 
+    kinds = "; ".join(f"{spec.name}: {spec.help}" for spec in KINDS if spec.help)
     parser.add_argument("video", type=Path, help="source video (its workspace holds the masks)")
-    parser.add_argument("--kind", choices=kind_names(), default=None, help="what to export (default: [export] kind)")
+    parser.add_argument("--kind", choices=kind_names(), default=None,
+                        help=f"what to export (default: [export] kind): {kinds}")
     parser.add_argument("--objects", default=None, help="object numbers, e.g. 1,2 (default: all)")
     parser.add_argument("--preset", choices=("premiere", "resolve", "capcut"), default=None,
                         help="editor preset: premiere = ProRes 4444 alpha MOV + AAC; resolve = ProRes 4444 "

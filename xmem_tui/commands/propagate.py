@@ -36,11 +36,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clear-memory", action="store_true",
                         help="remember only the start frame (and user frames the run reaches), "
                              "not the video's other annotated frames")
-    from xmem_tui.inference.registry import engine_choices
+    from xmem_tui.inference.registry import ENGINES, engine_choices
 
+    engines = "; ".join(f"{spec.name}: {spec.help}" for spec in ENGINES if spec.help)
     parser.add_argument("--engine", choices=engine_choices(), default=None,
-                        help="auto: the first engine whose checkpoints exist (XMem when models/XMem.pth "
-                             "exists, else weight-free flow; default: processing.engine)")
+                        help=f"auto: the first engine whose checkpoints exist (XMem when models/XMem.pth exists, "
+                             f"else weight-free flow); {engines} (default: processing.engine)")
     parser.add_argument("--queue", action="store_true", help="submit a job to the worker and print its id")
 
 

@@ -17,17 +17,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
 
 from xmem_tui.errors import MediaError
 from xmem_tui.export.mattes import MatteStream
-from xmem_tui.export.registry import Render
 from xmem_tui.export.sinks import Sink
 from xmem_tui.media.encode import ColorTags
 from xmem_tui.progress import Progress
+
+if TYPE_CHECKING:
+    from xmem_tui.export.registry import Render
 
 log = logging.getLogger(__name__)
 

@@ -9,30 +9,34 @@ masks, reframed crop); a codec (:mod:`xmem_tui.export.codecs`) says how it is st
 A kind owns its preparation and rendering: :func:`xmem_tui.export.job.export_video` hands its
 ``prepare`` a :class:`Preparation` (options, masks, objects, geometry, a compositor) once, and gets back
 the per-frame render function the pipeline calls on its compositing thread. This module imports neither
-OpenCV nor torch (the dashboard lists kinds before its first paint); kinds import them inside
-``prepare``.
+numpy, OpenCV nor torch (``xmem-tui --help`` and the dashboard list kinds before anything else); kinds
+import them inside their functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from xmem_tui.export.codecs import CODECS, Codec
 from xmem_tui.export.errors import ExportError
 from xmem_tui.plugins import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from xmem_tui.export.composite import Compositor
     from xmem_tui.export.mattes import MaskSet, MatteStream
     from xmem_tui.export.options import ExportOptions
 
-#: ``render(pixels, mattes, index) -> one image per output``: pixels are the source frame (RGB, or None
-#: for kinds that do not composite it), mattes the frame's (C, h, w) uint8 mattes at processing size.
-Render = Callable[[np.ndarray | None, np.ndarray, int], list[np.ndarray]]
+
+class Render(Protocol):
+    """A kind's per-frame work, made by its ``prepare``."""
+
+    def __call__(self, pixels: np.ndarray | None, mattes: np.ndarray, index: int) -> list[np.ndarray]:
+        """One image per output: ``pixels`` is the source frame (RGB, or None for kinds that do not
+        composite it), ``mattes`` the frame's (C, h, w) uint8 mattes at processing size."""
 
 
 @dataclass(frozen=True)

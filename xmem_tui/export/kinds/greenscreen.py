@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from xmem_tui.export.errors import ExportError
-from xmem_tui.export.registry import ExportKind, Preparation, Render
+from xmem_tui.export.registry import ExportKind, Preparation
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from xmem_tui.export.registry import Render
 
 
 def parse_color(text: str) -> tuple[int, int, int] | None:
@@ -24,6 +28,7 @@ def background(text: str, size: tuple[int, int], rot_k: int) -> tuple[np.ndarray
     ``size`` is the upright (width, height); an image is scaled to cover it and centre-cropped.
     """
     import cv2
+    import numpy as np
 
     from xmem_tui.export.composite import is_green
 

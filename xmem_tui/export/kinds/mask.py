@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from xmem_tui.export.registry import ExportKind, Preparation, Render
+from xmem_tui.export.registry import ExportKind, Preparation
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from xmem_tui.export.registry import Render
 
 
 def prepare(prep: Preparation) -> Render:

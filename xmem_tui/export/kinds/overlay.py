@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from xmem_tui.export.registry import ExportKind, Preparation, Render
+from xmem_tui.export.registry import ExportKind, Preparation
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from xmem_tui.export.registry import Render
 
 
 def prepare(prep: Preparation) -> Render:
+    import numpy as np
+
     colors = prep.colors()
 
     def render(pixels: np.ndarray | None, mattes: np.ndarray, index: int) -> list[np.ndarray]:

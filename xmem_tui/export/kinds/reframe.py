@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from xmem_tui.export.reframe import crop_size, object_center, parse_aspect, parse_size, plan_crops
-from xmem_tui.export.registry import ExportKind, Preparation, Render
+from xmem_tui.export.registry import ExportKind, Preparation
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from xmem_tui.export.options import ExportOptions
+    from xmem_tui.export.registry import Render
 
 
 def crop_plan(prep: Preparation) -> tuple[list[tuple[int, int]], tuple[int, int]]:
     """Crop window corner per frame (upright frame pixels) from the objects' smoothed bounding boxes."""
     from xmem_tui.export.mattes import MatteStream
+    from xmem_tui.export.reframe import crop_size, object_center, parse_aspect, plan_crops
 
     masks = prep.masks
     stream = MatteStream(masks.source, prep.objects, masks.shape, merge=True, temporal=0, rot_k=0,
@@ -33,6 +34,8 @@ def crop_plan(prep: Preparation) -> tuple[list[tuple[int, int]], tuple[int, int]
 def prepare(prep: Preparation) -> Render:
     import cv2
 
+    from xmem_tui.export.reframe import parse_size
+
     crops, (ww, wh) = crop_plan(prep)
     out_size = parse_size(prep.opts.size)
     interpolation = cv2.INTER_AREA if ww > out_size[0] else cv2.INTER_CUBIC
@@ -47,11 +50,15 @@ def prepare(prep: Preparation) -> Render:
 
 def check(opts: ExportOptions) -> None:
     """The aspect and output size parse (both even, as 4:2:0 needs)."""
+    from xmem_tui.export.reframe import parse_aspect, parse_size
+
     parse_aspect(opts.aspect)
     parse_size(opts.size)
 
 
 def output_size(opts: ExportOptions, frame_size: tuple[int, int]) -> tuple[int, int]:
+    from xmem_tui.export.reframe import parse_size
+
     return parse_size(opts.size)
 
 
