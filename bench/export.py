@@ -26,11 +26,12 @@ import numpy as np
 
 from xmem_tui.config import load_settings
 from xmem_tui.export.composite import make_compositor
-from xmem_tui.export.job import MaskSet, export_video
+from xmem_tui.export.job import export_video
+from xmem_tui.export.mattes import MaskSet
 from xmem_tui.export.options import resolve
+from xmem_tui.export.registry import kind_names
+from xmem_tui.export.request import ExportRequest
 from xmem_tui.media.encode import VideoEncoder, VideoSpec
-
-KINDS = {"greenscreen": {}, "mask": {}, "alpha": {}, "overlay": {}, "masks": {}, "reframe": {}}
 
 
 def make_clip(path: Path, frames: int, size: tuple[int, int]) -> None:
@@ -123,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--size", default="1920x1080")
-    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--kinds", default=",".join(kind_names()))
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
@@ -140,13 +141,13 @@ def main() -> None:
         print(f"{'kind':<12} {'codec':<11} {'floor fps':>9} {'floor2 fps':>10} {'export fps':>10} {'ratio':>6} "
               f"{'ratio2':>6} {'check s':>8}")
         for kind in args.kinds.split(","):
-            opts = resolve({"kind": kind, "device": args.device, "size": "1080x1920", **KINDS[kind]}, settings)
+            opts = resolve(ExportRequest(kind=kind, device=args.device, size="1080x1920"), settings)
             codec = opts.codec
             floor = floor2 = export = 0.0
             check_s = 0.0
             for r in range(args.repeat):
                 out = root / f"out_{kind}_{r}{codec.ext}"
-                run_opts = resolve({"kind": kind, "device": args.device, "out": str(out), "size": "1080x1920"},
+                run_opts = resolve(ExportRequest(kind=kind, device=args.device, out=str(out), size="1080x1920"),
                                    settings)
                 if codec.sequence:
                     floor = max(floor, floor_png(video, root / f"floor_{kind}_{r}", "rgba" if kind == "alpha"

@@ -3,7 +3,12 @@
 One :class:`Settings` object is built once per process (``load_settings``) and passed down; nothing
 mutates it. Every field carries its documentation and its allowed values in the dataclass metadata, so
 validation errors can name the file, the key, the bad value and what is allowed, and ``config.toml``
-can be generated with comments (:func:`default_config_toml`).
+can be generated with comments (:func:`default_config_toml`). Adding a key is adding one field with
+:func:`_opt` to its section; nothing else lists the keys.
+
+Where the allowed values are the names in a registry (``processing.engine``, ``export.kind``), the
+field's ``choices`` is a function that reads the registry when a value is checked, so an engine or an
+export kind registered later (a plugin, a test) is accepted without this module knowing it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -22,10 +27,33 @@ CONFIG_NAME = "config.toml"
 CONFIG_ENV = "XMEM_TUI_CONFIG"
 
 
-def _opt(default: Any, doc: str, *, choices: tuple[Any, ...] | None = None, lo: float | None = None,
+Choices = tuple[Any, ...] | Callable[[], tuple[Any, ...]]
+
+
+def _opt(default: Any, doc: str, *, choices: Choices | None = None, lo: float | None = None,
          hi: float | None = None, extra: tuple[Any, ...] = ()) -> Any:
-    """A dataclass field with documentation and constraints (``extra``: values allowed outside lo..hi)."""
+    """A dataclass field with documentation and constraints (``extra``: values allowed outside lo..hi).
+
+    ``doc`` may name ``{choices}``, filled in with the allowed values when the config file is written.
+    """
     return field(default=default, metadata={"doc": doc, "choices": choices, "lo": lo, "hi": hi, "extra": extra})
+
+
+def _choices(meta: Mapping[str, Any]) -> tuple[Any, ...]:
+    choices = meta.get("choices") or ()
+    return tuple(choices()) if callable(choices) else tuple(choices)
+
+
+def _engines() -> tuple[str, ...]:
+    from xmem_tui.inference.registry import engine_choices
+
+    return engine_choices()
+
+
+def _export_kinds() -> tuple[str, ...]:
+    from xmem_tui.export.registry import kind_names
+
+    return kind_names()
 
 
 @dataclass(frozen=True)
@@ -48,8 +76,9 @@ class ProcessingSettings:
     device: str = _opt("auto", "Compute device: auto, cpu, cuda, cuda:N or mps.")
     amp: bool = _opt(True, "Half-precision autocast on CUDA (ignored on CPU).")
     max_objects: int = _opt(9, "Maximum number of objects per video (keys 1-9 select them).", lo=1, hi=9)
-    engine: str = _opt("auto", "Propagation engine: auto (XMem if weights exist), xmem, or flow (weight-free).",
-                       choices=("auto", "xmem", "flow"))
+    engine: str = _opt("auto", "Propagation engine: {choices}; auto takes the first whose checkpoints are in "
+                               "the models folder (XMem if its weights exist, else the weight-free flow).",
+                       choices=_engines)
     threads: int = _opt(0, "CPU threads for torch; 0 lets torch decide.", lo=0, hi=512)
 
 
@@ -77,8 +106,7 @@ class XMemSettings:
 class ExportSettings:
     """Defaults for export jobs; each export can override them."""
 
-    kind: str = _opt("greenscreen", "Default export kind.",
-                     choices=("greenscreen", "mask", "alpha", "overlay", "masks", "reframe"))
+    kind: str = _opt("greenscreen", "Default export kind: {choices}.", choices=_export_kinds)
     background: str = _opt("#00FF00", "Green-screen colour as #RRGGBB.")
     crf: int = _opt(18, "H.264/H.265 constant rate factor (lower = better quality).", lo=0, hi=51)
     upscale: str = _opt("bilinear", "Mask upscaling to source size: bilinear or guided (edge-aware).",
@@ -219,8 +247,9 @@ def _check_value(origin: str, key: str, kind: Any, meta: Mapping[str, Any], valu
         value = float(value)
     elif kind is str and not isinstance(value, str):
         raise ConfigError(f"{where} is not allowed; use a quoted string.")
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{where} is not allowed; use one of: {', '.join(map(str, meta['choices']))}.")
+    choices = _choices(meta)
+    if choices and value not in choices:
+        raise ConfigError(f"{where} is not allowed; use one of: {', '.join(map(str, choices))}.")
     if kind in (int, float) and value not in meta.get("extra", ()):
         lo, hi = meta.get("lo"), meta.get("hi")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -258,7 +287,10 @@ def default_config_toml() -> str:
         lines.append(f"[{name}]")
         instance = cls()
         for f in dataclasses.fields(cls):
-            lines.append(f"# {f.metadata['doc']}")
+            doc = str(f.metadata["doc"])
+            if "{choices}" in doc:
+                doc = doc.replace("{choices}", ", ".join(map(str, _choices(f.metadata))))
+            lines.append(f"# {doc}")
             lines.append(f"{f.name} = {_toml_value(getattr(instance, f.name))}")
         lines.append("")
     return "\n".join(lines)

@@ -33,7 +33,8 @@ def test_propagation_keys_queue_a_job_and_start_a_worker(make_controller: Callab
     assert len(jobs) == 1
     job = jobs[0]
     assert job.kind == "propagate" and job.video == "source/judo"
-    assert job.params == {"start": start, "end": end, "backward": backward, "engine": "auto", "clear_memory": False}
+    assert job.params == {"start": start, "end": end, "backward": backward, "until_keyframe": False, "engine": "auto",
+                          "clear_memory": False}
     assert started_workers == [settings]
     assert "propagating" in ctl.message
 

@@ -26,7 +26,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def jobs(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("XMEM_TUI_CONFIG", "XMEM_TUI_EXTRA_RUNNERS")}
+    env = {k: v for k, v in os.environ.items() if k != "XMEM_TUI_CONFIG"}
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run([sys.executable, "-m", "xmem_tui", "--config", str(project / "config.toml"), "jobs", *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
@@ -17,21 +18,25 @@ from xmem_tui.model import registry
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     (tmp_path / "config.toml").write_text('[paths]\nmodels_dir = "models"\n')
     monkeypatch.setenv("XMEM_TUI_CONFIG", str(tmp_path / "config.toml"))
     # tiny stand-ins: verification only checks "safe weights-only state dict" for these names
-    specs = {name: registry.CheckpointSpec(name, spec.model, spec.role, spec.fallback)
-             for name, spec in registry.CHECKPOINTS.items()}
-    monkeypatch.setattr(registry, "CHECKPOINTS", specs)
-    return tmp_path
+    originals = registry.checkpoints()
+    for spec in originals.values():
+        registry.CHECKPOINT_FILES.register(dataclasses.replace(spec, loader=None), replace=True)
+    try:
+        yield tmp_path
+    finally:
+        for spec in originals.values():
+            registry.CHECKPOINT_FILES.register(spec, replace=True)
 
 
 @pytest.fixture
 def release(tmp_path: Path) -> Iterator[str]:
     folder = tmp_path / "release"
     folder.mkdir()
-    for name in registry.CHECKPOINTS:
+    for name in registry.checkpoints():
         torch.save({"weight": torch.randn(8, 4)}, folder / name)
     handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *a: None  # type: ignore[attr-defined]

@@ -81,7 +81,8 @@ def test_queue_submits_a_job(project: Path, capsys: pytest.CaptureFixture[str]) 
     job_id = capsys.readouterr().out.strip()
     job = JobQueue(project / "jobs").get(job_id)
     assert job.kind == "propagate" and job.state == "queued" and job.video == "source/clip.mp4"
-    assert job.params == {"start": 0, "end": 5, "backward": False, "until_keyframe": False, "engine": "flow"}
+    assert job.params == {"start": 0, "end": 5, "backward": False, "until_keyframe": False, "engine": "flow",
+                          "clear_memory": False}
     assert workspace(project).records().keys() == {0, N - 1}  # nothing ran in the foreground
     assert cli(project, "propagate", "clip.mp4", "--from", "0", "--clear-memory", "--queue") == 0
     assert JobQueue(project / "jobs").get(capsys.readouterr().out.strip()).params["clear_memory"] is True

@@ -26,9 +26,10 @@ def run(settings: Settings, video: Path, **params: Any) -> tuple[list[Path], dic
     import json
 
     from xmem_tui.export.job import run_export
+    from xmem_tui.export.request import ExportRequest
 
     last = None
-    for progress in run_export(params, settings, video, lambda: False):
+    for progress in run_export(ExportRequest(**params), settings, video, lambda: False):
         last = progress
     assert last is not None and last.message == "self-check passed", last
     outputs = [Path(p) for p in last.stats["outputs"]]

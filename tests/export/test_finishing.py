@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from xmem_tui.export.errors import ExportError
 from xmem_tui.export.finishing import FinishOptions, finish, guided_upsample, smooth_temporal, temporal_weights
-from xmem_tui.export.kinds import ExportError
 
 
 def _disc(size: int, radius: float, cx: float, cy: float) -> np.ndarray:

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from xmem_tui.config import load_settings
-from xmem_tui.export.kinds import KINDS, ExportError
+from xmem_tui.export.errors import ExportError
 from xmem_tui.export.options import output_paths, resolve
 from xmem_tui.export.presets import PRESETS
+from xmem_tui.export.registry import kind
+from xmem_tui.export.request import ExportRequest
 
 
 @pytest.fixture
@@ -20,20 +22,20 @@ def cfg(tmp_path: Path) -> Any:
 
 
 def test_settings_then_preset_then_params(cfg: Any) -> None:
-    plain = resolve({}, cfg)
+    plain = resolve(ExportRequest(), cfg)
     assert (plain.kind.name, plain.codec.name, plain.crf, plain.finish.upscale) == ("mask", "ffv1", 23, "guided")
-    capcut = resolve({"preset": "capcut"}, cfg)
+    capcut = resolve(ExportRequest(preset="capcut"), cfg)
     assert (capcut.kind.name, capcut.codec.name, capcut.crf, capcut.finish.feather) == ("greenscreen", "h264", 18, 1.0)
-    override = resolve({"preset": "capcut", "crf": 30, "feather": 0}, cfg)
+    override = resolve(ExportRequest(preset="capcut", crf=30, feather=0), cfg)
     assert (override.crf, override.finish.feather) == (30, 0.0)
-    other_kind = resolve({"preset": "premiere", "kind": "mask"}, cfg)  # the preset's ProRes is not for masks
+    other_kind = resolve(ExportRequest(preset="premiere", kind="mask"), cfg)  # the preset's ProRes is not for masks
     assert other_kind.codec.name == "ffv1"
 
 
 def test_every_preset_is_valid(cfg: Any) -> None:
     for name, values in PRESETS.items():
-        opts = resolve({"preset": name}, cfg)
-        assert opts.kind.name == values["kind"] and opts.codec.name in KINDS[values["kind"]].codecs
+        opts = resolve(ExportRequest(preset=name), cfg)
+        assert opts.kind.name == values["kind"] and opts.codec.name in kind(values["kind"]).codecs
 
 
 @pytest.mark.parametrize("params", [{"kind": "gif"}, {"kind": "mask", "codec": "vp9"}, {"preset": "avid"},
@@ -41,14 +43,15 @@ def test_every_preset_is_valid(cfg: Any) -> None:
                                     {"median": 2}])
 def test_bad_parameters_are_user_errors(cfg: Any, params: dict[str, Any]) -> None:
     with pytest.raises(ExportError):
-        resolve(params, cfg)
+        resolve(ExportRequest(**params), cfg)
 
 
 def test_output_paths(cfg: Any) -> None:
-    opts = resolve({"kind": "mask", "per_object": True}, cfg)
+    opts = resolve(ExportRequest(kind="mask", per_object=True), cfg)
     paths = output_paths(opts, cfg, "clip", [1, 3])
     assert [p.name for p in paths] == ["clip_mask_obj1.mkv", "clip_mask_obj3.mkv"]
     assert paths[0].parent == cfg.exports_dir
-    assert output_paths(resolve({"kind": "masks", "out": "x/y"}, cfg), cfg, "c", [1]) == [cfg.project_dir / "x/y"]
+    masks = resolve(ExportRequest(kind="masks", out="x/y"), cfg)
+    assert output_paths(masks, cfg, "c", [1]) == [cfg.project_dir / "x/y"]
     with pytest.raises(ExportError, match=r"does not end in \.mov"):
-        output_paths(resolve({"kind": "alpha", "out": "/tmp/a.mp4"}, cfg), cfg, "c", [1])
+        output_paths(resolve(ExportRequest(kind="alpha", out="/tmp/a.mp4"), cfg), cfg, "c", [1])

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from xmem_tui.export.kinds import ExportError
+from xmem_tui.export.errors import ExportError
 from xmem_tui.export.reframe import crop_size, object_center, parse_aspect, parse_size, plan_crops
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import xmem_tui.export.job as job_module
+from xmem_tui.export.errors import SelfCheckFailed
 from xmem_tui.export.job import run_export
-from xmem_tui.export.kinds import SelfCheckFailed
 from xmem_tui.export.pipeline import SourceTimeline
+from xmem_tui.export.request import ExportRequest
 from xmem_tui.export.selfcheck import check_video
 
 
@@ -50,7 +51,7 @@ def test_failed_check_leaves_no_output_under_the_final_name(clips: dict, setting
     monkeypatch.setattr(job_module, "check_video", late_by_one_frame)
     final = settings.project_dir / "exports" / "never.mkv"
     with pytest.raises(SelfCheckFailed, match="self-check failed"):
-        list(run_export({"kind": "mask", "out": str(final)}, settings, video))
+        list(run_export(ExportRequest(kind="mask", out=str(final)), settings, video))
     assert not final.exists()
     assert not list(final.parent.glob(".never*"))  # the temporary file is gone too
     report = json.loads(final.with_name("never.mkv.check.json").read_text())
@@ -61,7 +62,7 @@ def test_cancel_stops_and_cleans_up(clips: dict, settings: Any) -> None:
     video, _ = clips["cfr"]
     final = settings.project_dir / "exports" / "cancelled.mp4"
     seen = []
-    progress = list(run_export({"kind": "greenscreen", "out": str(final), "speed": "ultrafast"}, settings, video,
+    progress = list(run_export(ExportRequest(kind="greenscreen", out=str(final), speed="ultrafast"), settings, video,
                                lambda: len(seen.append(1) or seen) > 3))
     assert progress[-1].message == "export cancelled"
     assert not final.exists() and not list(final.parent.glob(".cancelled*"))
@@ -69,14 +70,14 @@ def test_cancel_stops_and_cleans_up(clips: dict, settings: Any) -> None:
 
 def test_the_job_result_names_the_outputs(clips: dict, settings: Any) -> None:
     video, _ = clips["audio"]
-    gen = run_export({"kind": "mask", "out": "exports/result.mkv"}, settings, video)
+    gen = run_export(ExportRequest(kind="mask", out="exports/result.mkv"), settings, video)
     try:
         while True:
             next(gen)
     except StopIteration as stop:
         result = stop.value
-    assert result["complete"] and result["outputs"] == [str(settings.project_dir / "exports" / "result.mkv")]
-    assert Path(result["report"]).is_file()
+    assert result.complete and result.outputs == (str(settings.project_dir / "exports" / "result.mkv"),)
+    assert Path(result.report).is_file()
 
 
 @pytest.mark.parametrize(("kind", "out"), [("mask", "exports/again.mkv"), ("masks", "exports/again_masks")])
@@ -84,7 +85,7 @@ def test_exporting_again_replaces_the_previous_output(clips: dict, settings: Any
     video, _ = clips["cfr"]
     final = settings.project_dir / out
     for _ in range(2):
-        list(run_export({"kind": kind, "out": out}, settings, video))
+        list(run_export(ExportRequest(kind=kind, out=out), settings, video))
     assert final.exists() and not list(final.parent.glob(f".{final.stem}.partial*"))
     if final.is_dir():
         assert len(list(final.glob("*.png"))) == 20

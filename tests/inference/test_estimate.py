@@ -21,6 +21,7 @@ from xmem_tui.inference.estimate import (
     run_with_oom_retry,
 )
 from xmem_tui.inference.propagation import propagate, resume_point
+from xmem_tui.inference.request import PropagationRequest
 from xmem_tui.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -94,7 +95,7 @@ def _runner(ws: Workspace, engines: list[FakeEngine], used: list[Settings], run_
     def run(current: Settings, attempt: int):
         used.append(current)
         resume = resume_point(ws, run_id, 1)
-        yield from propagate(ws, engines[attempt], 1, run_id=run_id, resume_from=resume)
+        yield from propagate(ws, engines[attempt], PropagationRequest(1), run_id=run_id, resume_from=resume)
     return run
 
 

@@ -19,6 +19,7 @@ from xmem_tui.errors import WorkspaceError
 from xmem_tui.inference.engine import MemoryStats
 from xmem_tui.inference.propagation import FrameResult, propagate, resume_point
 from xmem_tui.inference.quality import load_signals
+from xmem_tui.inference.request import PropagationRequest
 from xmem_tui.progress import read_progress
 from xmem_tui.workspace import Workspace, WorkspaceBusy
 
@@ -103,7 +104,7 @@ def journal_writes(ws: Workspace, frame: int) -> int:
 def test_forward_writes_every_frame_after_the_start(ws: Workspace) -> None:
     ws.write_frame(2, MASK_A, provenance="user:click")
     engine = FakeEngine()
-    results = list(propagate(ws, engine, 2))
+    results = list(propagate(ws, engine, PropagationRequest(2)))
     assert [r.frame for r in results] == list(range(3, N_FRAMES))
     assert [(r.done, r.total) for r in results] == [(i, N_FRAMES - 3) for i in range(1, N_FRAMES - 2)]
     assert engine.resets == [[1, 2]]
@@ -123,7 +124,7 @@ def test_forward_writes_every_frame_after_the_start(ws: Workspace) -> None:
 def test_backward_to_frame_zero(ws: Workspace) -> None:
     ws.write_frame(7, MASK_A, provenance="user:click")
     engine = FakeEngine()
-    results = list(propagate(ws, engine, 7, backward=True))
+    results = list(propagate(ws, engine, PropagationRequest(7, backward=True)))
     assert [r.frame for r in results] == [6, 5, 4, 3, 2, 1, 0]
     assert [c[0] for c in engine.calls] == [7, 6, 5, 4, 3, 2, 1, 0]
     assert engine.calls[-1] == (0, False, True)
@@ -135,7 +136,7 @@ def test_backward_to_frame_zero(ws: Workspace) -> None:
 def test_range_stops_at_end_inclusive(ws: Workspace) -> None:
     ws.write_frame(2, MASK_A, provenance="user:click")
     engine = FakeEngine()
-    results = list(propagate(ws, engine, 2, end=5))
+    results = list(propagate(ws, engine, PropagationRequest(2, end=5)))
     assert [r.frame for r in results] == [3, 4, 5]
     assert engine.calls[-1] == (5, False, True)
     assert sorted(ws.records()) == [2, 3, 4, 5]
@@ -146,7 +147,7 @@ def test_user_frames_are_inputs_and_never_overwritten(ws: Workspace) -> None:
     ws.write_frame(6, MASK_B, provenance="user:scribble")
     before = ws.mask_path(6).read_bytes()
     engine = FakeEngine()
-    results = {r.frame: r for r in propagate(ws, engine, 2)}
+    results = {r.frame: r for r in propagate(ws, engine, PropagationRequest(2))}
     assert (6, True, False) in engine.calls
     assert results[6].input and not results[5].input
     assert ws.mask_path(6).read_bytes() == before
@@ -161,10 +162,11 @@ def test_until_keyframe_stops_before_the_next_user_frame(ws: Workspace) -> None:
     ws.write_frame(2, MASK_A, provenance="user:click")
     ws.write_frame(6, MASK_B, provenance="user:click")
     engine = FakeEngine()
-    assert [r.frame for r in propagate(ws, engine, 2, until_keyframe=True)] == [3, 4, 5]
+    assert [r.frame for r in propagate(ws, engine, PropagationRequest(2, until_keyframe=True))] == [3, 4, 5]
     assert engine.calls[-1] == (5, False, True)
     engine = FakeEngine()
-    assert [r.frame for r in propagate(ws, engine, 6, backward=True, until_keyframe=True)] == [5, 4, 3]
+    backward_to_keyframe = PropagationRequest(6, backward=True, until_keyframe=True)
+    assert [r.frame for r in propagate(ws, engine, backward_to_keyframe)] == [5, 4, 3]
     assert ws.records()[2].user
 
 
@@ -172,29 +174,29 @@ def test_objects_added_on_a_later_user_frame_are_tracked_from_the_start(ws: Work
     only_one = user_mask((5, 20, 5, 25))
     ws.write_frame(0, only_one, provenance="user:click")
     engine = FakeEngine()
-    list(propagate(ws, engine, 0, end=3))
+    list(propagate(ws, engine, PropagationRequest(0, end=3)))
     assert engine.resets == [[1]]
     three = MASK_B.copy()
     three[0:4, 0:4] = 3
     ws.write_frame(8, three, provenance="user:click")
     engine = FakeEngine()
-    list(propagate(ws, engine, 0))
+    list(propagate(ws, engine, PropagationRequest(0)))
     assert engine.resets == [[1, 2, 3]]
 
 
 def test_start_frame_without_mask_is_a_user_error(ws: Workspace) -> None:
     with pytest.raises(WorkspaceError, match="annotate frame 3 first"):
-        list(propagate(ws, FakeEngine(), 3))
+        list(propagate(ws, FakeEngine(), PropagationRequest(3)))
     ws.write_frame(3, MASK_A, provenance="user:click")
     with pytest.raises(WorkspaceError, match="add --backward"):
-        list(propagate(ws, FakeEngine(), 3, end=1))
+        list(propagate(ws, FakeEngine(), PropagationRequest(3, end=1)))
     with pytest.raises(WorkspaceError, match="out of range"):
-        list(propagate(ws, FakeEngine(), 3, end=N_FRAMES))
+        list(propagate(ws, FakeEngine(), PropagationRequest(3, end=N_FRAMES)))
 
 
 def test_masks_appear_on_disk_frame_by_frame(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
-    for result in propagate(ws, FakeEngine(), 0):
+    for result in propagate(ws, FakeEngine(), PropagationRequest(0)):
         assert ws.mask_path(result.frame).exists()
         assert ws.soft_path(result.frame).exists()
         if result.frame + 1 < N_FRAMES:
@@ -205,7 +207,7 @@ def test_cancel_between_frames_leaves_a_consistent_workspace(ws: Workspace) -> N
     ws.write_frame(0, MASK_A, provenance="user:click")
     stop = threading.Event()
     seen = []
-    for result in propagate(ws, FakeEngine(), 0, cancel=stop):
+    for result in propagate(ws, FakeEngine(), PropagationRequest(0), cancel=stop):
         seen.append(result.frame)
         if len(seen) == 4:
             stop.set()
@@ -217,12 +219,12 @@ def test_cancel_between_frames_leaves_a_consistent_workspace(ws: Workspace) -> N
     assert final.stats["state"] == "cancelled" and final.done == 4
     # the lock is free again, and a callable works as a cancel flag too
     calls = iter([False, True])
-    assert [r.frame for r in propagate(ws, FakeEngine(), 4, cancel=lambda: next(calls))] == [5]
+    assert [r.frame for r in propagate(ws, FakeEngine(), PropagationRequest(4), cancel=lambda: next(calls))] == [5]
 
 
 def test_closing_the_generator_counts_as_cancel_and_frees_the_lock(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
-    gen = propagate(ws, FakeEngine(), 0)
+    gen = propagate(ws, FakeEngine(), PropagationRequest(0))
     next(gen)
     gen.close()
     assert read_progress(ws.progress_path).stats["state"] == "cancelled"
@@ -232,17 +234,17 @@ def test_closing_the_generator_counts_as_cancel_and_frees_the_lock(ws: Workspace
 
 def test_a_second_propagation_is_refused_while_one_runs(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
-    first = propagate(ws, FakeEngine(), 0)
+    first = propagate(ws, FakeEngine(), PropagationRequest(0))
     next(first)
     with pytest.raises(WorkspaceBusy, match="already running"):
-        next(propagate(ws, FakeEngine(), 0))
+        next(propagate(ws, FakeEngine(), PropagationRequest(0)))
     assert len(list(first)) == N_FRAMES - 2
 
 
 def test_engine_failure_publishes_failed_state(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
     with pytest.raises(RuntimeError, match="engine failure"):
-        list(propagate(ws, FakeEngine(fail_at=4), 0))
+        list(propagate(ws, FakeEngine(fail_at=4), PropagationRequest(0)))
     final = read_progress(ws.progress_path)
     assert final.stats["state"] == "failed" and "engine failure" in final.message
     assert sorted(ws.records()) == [0, 1, 2, 3]
@@ -250,7 +252,7 @@ def test_engine_failure_publishes_failed_state(ws: Workspace) -> None:
 
 def test_frame_result_converts_to_progress(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
-    result: FrameResult = next(propagate(ws, FakeEngine(), 0))
+    result: FrameResult = next(propagate(ws, FakeEngine(), PropagationRequest(0)))
     progress = result.to_progress()
     assert (progress.done, progress.total, progress.frame) == (1, N_FRAMES - 1, 1)
     assert progress.stats["engine"] == "fake" and progress.stats["weight_free"] is True
@@ -286,7 +288,7 @@ def test_progress_file_is_readable_by_another_process_while_written(ws: Workspac
     long_ws.write_frame(0, MASK_A, provenance="user:click")
     reader = subprocess.Popen([sys.executable, "-c", _READER, str(long_ws.progress_path)],
                               stdout=subprocess.PIPE, text=True)
-    list(propagate(long_ws, FakeEngine(delay=0.03), 0))
+    list(propagate(long_ws, FakeEngine(delay=0.03), PropagationRequest(0)))
     out, _ = reader.communicate(timeout=60)
     report = json.loads(out)
     assert report["torn"] == 0 and report["state"] == "done"
@@ -301,11 +303,12 @@ _CRASHER = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from test_propagate import FakeEngine
     from xmem_tui.inference.propagation import propagate
+    from xmem_tui.inference.request import PropagationRequest
     from xmem_tui.workspace import Workspace
     ws = Workspace.open(Path(sys.argv[2]), Path(sys.argv[3]), processing_size=48)
     run = ws.begin_run(2, False)
     print(run, flush=True)
-    for result in propagate(ws, FakeEngine(), 2, run_id=run):
+    for result in propagate(ws, FakeEngine(), PropagationRequest(2), run_id=run):
         if result.frame == int(sys.argv[4]):
             os.kill(os.getpid(), signal.SIGKILL)  # a crash: no cleanup, no final progress
 """)
@@ -322,7 +325,7 @@ def test_resume_after_a_crash_loses_and_duplicates_no_frame(ws: Workspace) -> No
     before = {i: r.time for i, r in ws.records().items()}
     assert sorted(before) == [2, 3, 4, 5, 6, 7]
     engine = FakeEngine()
-    results = list(propagate(ws, engine, 2, run_id=run, resume_from=7))
+    results = list(propagate(ws, engine, PropagationRequest(2), run_id=run, resume_from=7))
     assert [r.frame for r in results] == list(range(8, N_FRAMES))
     assert results[0].done == 6 and results[-1].done == results[-1].total == N_FRAMES - 3
     # re-primed as the run began (the other user frame, then the start frame) and the last written frame
@@ -340,7 +343,7 @@ def test_resume_after_a_crash_loses_and_duplicates_no_frame(ws: Workspace) -> No
 def test_quality_signals_are_recorded_per_written_frame(ws: Workspace) -> None:
     ws.write_frame(0, MASK_A, provenance="user:click")
     ws.write_frame(6, MASK_B, provenance="user:click")
-    results = list(propagate(ws, FakeEngine(), 0))
+    results = list(propagate(ws, FakeEngine(), PropagationRequest(0)))
     signals = load_signals(ws.quality_path)
     assert sorted(signals) == [1, 2, 3, 4, 5, 7, 8, 9, 10, 11]
     assert signals[1].prev == 0 and signals[7].prev == 6 and signals[7].run == results[0].run
@@ -377,7 +380,7 @@ def test_flow_engine_propagates_a_generated_clip(tmp_path: Path, synthetic_clip:
     truth = [mask_to_shape(t, ws.shape) for t in truth]
     start = len(truth) - 1 if backward else 0
     ws.write_frame(start, truth[start], provenance="user:import")
-    results = list(propagate(ws, FlowEngine(), start, backward=backward))
+    results = list(propagate(ws, FlowEngine(), PropagationRequest(start, backward=backward)))
     assert len(results) == len(truth) - 1
     assert results[0].weight_free and "weight-free" in results[0].engine
     near = [r.frame for r in results[:5]]
@@ -393,7 +396,7 @@ def test_package_exports_propagate_lazily_and_callable(ws: Workspace) -> None:
     import xmem_tui.inference as inference
 
     ws.write_frame(0, MASK_A, provenance="user:click")
-    results = list(inference.propagate(ws, FakeEngine(), 0, end=2))
+    results = list(inference.propagate(ws, FakeEngine(), PropagationRequest(0, end=2)))
     assert [r.frame for r in results] == [1, 2]
     fresh = ("import sys; from xmem_tui.inference import propagate; assert callable(propagate); "
              "from xmem_tui.inference import InferenceCore; print(InferenceCore.__name__)")
@@ -413,7 +416,7 @@ def test_a_failed_write_stops_the_run_with_the_error(ws: Workspace, monkeypatch:
     monkeypatch.setattr(ws, "write_frame", write_frame)
     seen = []
     with pytest.raises(OSError, match="No space left"):
-        for result in propagate(ws, FakeEngine(), 0):
+        for result in propagate(ws, FakeEngine(), PropagationRequest(0)):
             seen.append(result.frame)
     assert seen == [1, 2, 3]
     assert sorted(ws.records()) == [0, 1, 2, 3]

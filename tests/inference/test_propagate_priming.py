@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from xmem_tui.inference.propagation import propagate, resume_point
+from xmem_tui.inference.request import PropagationRequest
 from xmem_tui.workspace import Workspace
 
 from .test_propagate import MASK_A, MASK_B, N_FRAMES, FakeEngine, user_mask
@@ -43,7 +44,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 def test_other_user_frames_are_fed_first_farthest_first_then_the_start(ws: Workspace) -> None:
     engine = FakeEngine()
-    results = list(propagate(ws, engine, 6))
+    results = list(propagate(ws, engine, PropagationRequest(6)))
     assert engine.calls[:3] == [(2, True, False), (9, True, False), (6, True, False)]
     assert engine.calls[3:] == [(i, i == 9, i == N_FRAMES - 1) for i in range(7, N_FRAMES)]
     assert [r.frame for r in results] == list(range(7, N_FRAMES))
@@ -63,20 +64,20 @@ def test_progress_says_memory_is_being_loaded(ws: Workspace) -> None:
                 seen.append(read_progress(ws.progress_path).message)
             return super().step(frame, mask, end=end)
 
-    list(propagate(ws, Watching(), 6, end=8))
+    list(propagate(ws, Watching(), PropagationRequest(6, end=8)))
     assert seen == ["loading 2 annotated frames into memory"]
 
 
 def test_clear_memory_feeds_only_the_start_frame(ws: Workspace) -> None:
     engine = FakeEngine()
-    list(propagate(ws, engine, 6, keyframe_memory=False))
+    list(propagate(ws, engine, PropagationRequest(6, clear_memory=True)))
     assert engine.calls[0] == (6, True, False)
     assert engine.calls[1:] == [(i, i == 9, i == N_FRAMES - 1) for i in range(7, N_FRAMES)]
 
 
 def test_backward_until_keyframe_primes_the_keyframe_it_stops_before(ws: Workspace) -> None:
     engine = FakeEngine()
-    results = list(propagate(ws, engine, 6, backward=True, until_keyframe=True))
+    results = list(propagate(ws, engine, PropagationRequest(6, backward=True, until_keyframe=True)))
     assert [r.frame for r in results] == [5, 4, 3]
     assert engine.calls == [(2, True, False), (9, True, False), (6, True, False), (5, False, False),
                             (4, False, False), (3, False, True)]
@@ -84,7 +85,7 @@ def test_backward_until_keyframe_primes_the_keyframe_it_stops_before(ws: Workspa
 
 def test_a_primed_frame_that_is_the_run_end_is_still_memorised(ws: Workspace) -> None:
     engine = FakeEngine()
-    list(propagate(ws, engine, 6, end=9))
+    list(propagate(ws, engine, PropagationRequest(6, end=9)))
     assert engine.calls[1] == (9, True, False)  # primed: not the "end" step, so it is memorised
     assert engine.calls[-1] == (9, True, True)
 
@@ -94,21 +95,22 @@ def test_labels_include_objects_only_on_primed_frames(ws: Workspace) -> None:
     mask[0:4, 0:4] = 3
     ws.write_frame(2, mask, provenance="user:click")
     engine = FakeEngine()
-    list(propagate(ws, engine, 6, end=8))
+    list(propagate(ws, engine, PropagationRequest(6, end=8)))
     assert engine.resets == [[1, 2, 3]]
 
 
 @pytest.mark.parametrize("keyframe_memory", [True, False])
 def test_resume_covers_the_same_frames_as_an_uninterrupted_run(ws: Workspace, keyframe_memory: bool) -> None:
     run = ws.begin_run(2, False)
-    gen = propagate(ws, FakeEngine(), 2, run_id=run, keyframe_memory=keyframe_memory)
+    gen = propagate(ws, FakeEngine(), PropagationRequest(2, clear_memory=not keyframe_memory), run_id=run)
     for result in gen:
         if result.frame == 7:
             gen.close()  # stopped mid-run (as a crash after frame 7 landed)
             break
     assert resume_point(ws, run, 2) == 7
     engine = SwitchEngine()
-    results = list(propagate(ws, engine, 2, run_id=run, resume_from=7, keyframe_memory=keyframe_memory))
+    request = PropagationRequest(2, clear_memory=not keyframe_memory)
+    results = list(propagate(ws, engine, request, run_id=run, resume_from=7))
     assert [r.frame for r in results] == list(range(8, N_FRAMES))
     records = ws.records()
     assert sorted(records) == list(range(2, N_FRAMES))

@@ -14,8 +14,10 @@ import torch
 
 from xmem_tui.config import Settings, load_settings
 from xmem_tui.errors import CheckpointError, ConfigError
-from xmem_tui.inference import service
+from xmem_tui.inference import gpu, service
 from xmem_tui.inference.flow_engine import FlowEngine
+from xmem_tui.inference.registry import resolve_engine
+from xmem_tui.inference.request import PropagationRequest
 from xmem_tui.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -29,20 +31,20 @@ def settings_in(project: Path, **overrides: object) -> Settings:
 def test_select_device_on_a_cpu_machine(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("checks the CPU fallback")
-    assert service.select_device(settings_in(tmp_path, **{"processing.device": "cpu"})).type == "cpu"
+    assert gpu.select_device(settings_in(tmp_path, **{"processing.device": "cpu"})).type == "cpu"
     mps = getattr(torch.backends, "mps", None)
-    auto = service.select_device(settings_in(tmp_path))
+    auto = gpu.select_device(settings_in(tmp_path))
     assert auto.type == ("mps" if mps is not None and mps.is_available() else "cpu")
     with pytest.raises(ConfigError, match="CUDA is not available"):
-        service.select_device(settings_in(tmp_path, **{"processing.device": "cuda:0"}))
+        gpu.select_device(settings_in(tmp_path, **{"processing.device": "cuda:0"}))
 
 
 def test_threads_setting_is_applied(tmp_path: Path) -> None:
     before = torch.get_num_threads()
     try:
-        service.configure_threads(settings_in(tmp_path, **{"processing.threads": 1}))
+        gpu.configure_threads(settings_in(tmp_path, **{"processing.threads": 1}))
         assert torch.get_num_threads() == 1
-        service.configure_threads(settings_in(tmp_path, **{"processing.threads": 0}))
+        gpu.configure_threads(settings_in(tmp_path, **{"processing.threads": 0}))
         assert torch.get_num_threads() == 1  # 0 leaves whatever is set
     finally:
         torch.set_num_threads(before)
@@ -50,14 +52,14 @@ def test_threads_setting_is_applied(tmp_path: Path) -> None:
 
 def test_autocast_is_a_no_op_off_cuda() -> None:
     a = torch.ones(4, 4)
-    with service.autocast_context(torch.device("cpu"), amp=True):
+    with gpu.autocast_context(torch.device("cpu"), amp=True):
         assert not torch.is_autocast_enabled("cpu")
         assert (a @ a).dtype == torch.float32
 
 
 def test_gpu_lock_is_process_wide_and_reentrant() -> None:
-    lock = service.gpu_lock()
-    assert lock is service.gpu_lock()
+    lock = gpu.gpu_lock()
+    assert lock is gpu.gpu_lock()
     got: list[bool] = []
     with lock, lock:
         worker = threading.Thread(target=lambda: got.append(lock.acquire(timeout=0.05)))
@@ -71,7 +73,7 @@ def test_auto_without_weights_gives_the_weight_free_engine(tmp_path: Path, caplo
         engine = service.build_engine(settings_in(tmp_path))
     assert isinstance(engine, FlowEngine) and engine.weight_free
     assert "weight-free" in caplog.text and "XMem.pth" in caplog.text
-    assert service.resolve_kind(settings_in(tmp_path), "flow") == "flow"
+    assert resolve_engine(settings_in(tmp_path), "flow").name == "flow"
 
 
 def test_xmem_without_weights_names_the_file_and_the_fix(tmp_path: Path) -> None:
@@ -80,7 +82,7 @@ def test_xmem_without_weights_names_the_file_and_the_fix(tmp_path: Path) -> None
     text = str(info.value)
     assert str(tmp_path / "models" / "XMem.pth") in text and "xmem-tui models download" in text
     with pytest.raises(ConfigError, match="auto, xmem, flow"):
-        service.resolve_kind(settings_in(tmp_path), "sam")
+        resolve_engine(settings_in(tmp_path), "sam")
 
 
 @pytest.fixture
@@ -157,8 +159,10 @@ def test_run_propagation_resumes_a_run_that_already_wrote_frames(tmp_path: Path)
     for i in (1, 2, 3):  # what a crashed attempt left behind
         ws.write_frame(i, MASK_A, provenance="propagated", run=run_id)
     cache = _FakeCache()
-    frames = [r.frame for r in service.run_propagation(ws, settings, 0, kind="flow", run_id=run_id, cache=cache)]
+    frames = [r.frame for r in service.run_propagation(ws, settings, PropagationRequest(0, engine="flow"),
+                                                       run_id=run_id, cache=cache)]
     assert frames == list(range(4, N_FRAMES))
     assert cache.engines[0].calls[:2] == [(0, True, False), (3, True, False)]
-    fresh = [r.run for r in service.run_propagation(ws, settings, 0, end=2, kind="flow", cache=cache)]
+    fresh = [r.run for r in service.run_propagation(ws, settings, PropagationRequest(0, end=2, engine="flow"),
+                                                    cache=cache)]
     assert len(set(fresh)) == 1 and fresh[0] != run_id

@@ -1,4 +1,8 @@
-"""Fixtures of the job tests: a project folder per test, optionally with a generated clip."""
+"""Fixtures of the job tests: a project folder per test, optionally with a generated clip.
+
+The test job kinds ("slow", "oom", from :mod:`.fake_runners`) are registered in this process for the
+test's duration, and installed as a plugin for the workers it starts.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,34 @@ from pathlib import Path
 
 import pytest
 
-from xmem_tui.jobs.runners import EXTRA_ENV
+from tests.plugins import install
+from xmem_tui.jobs.runners import register_job_kind, unregister_job_kind
 
-from .helpers import CONFIG, EXTRA, HERE, Project, cli_env
+from . import fake_runners
+from .helpers import CONFIG, HERE, Project, child_pythonpath
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+def fake_kinds() -> Iterator[None]:
+    """The test job kinds, registered in this process."""
+    for kind in fake_runners.KINDS:
+        register_job_kind(kind)
+    try:
+        yield
+    finally:
+        for kind in fake_runners.KINDS:
+            unregister_job_kind(kind.name)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_kinds: None) -> Iterator[Project]:
     root = tmp_path / "project"
     root.mkdir()
     (root / "config.toml").write_text(CONFIG)
-    monkeypatch.setenv(EXTRA_ENV, EXTRA)
-    monkeypatch.setenv("PYTHONPATH", cli_env()["PYTHONPATH"])  # for workers spawned by ensure_worker()
-    monkeypatch.syspath_prepend(str(HERE))
+    plugins = install(tmp_path / "plugins", "xmem-tui-test-jobs", "fake_runners:register")
+    monkeypatch.setenv("PYTHONPATH", child_pythonpath(plugins, HERE))  # for workers spawned by ensure_worker()
     monkeypatch.delenv("XMEM_TUI_CONFIG", raising=False)
-    proj = Project(root)
+    proj = Project(root, plugins=plugins)
     try:
         yield proj
     finally:

@@ -1,8 +1,10 @@
-"""Runners registered only in tests (through ``XMEM_TUI_EXTRA_RUNNERS``): slow, countable, resumable.
+"""Job kinds registered only in tests: slow, countable, resumable runners, and one that runs out of memory.
 
-``slow`` appends one line ``<job id> <unit>`` to a ledger file per unit of work, so a test can check that
-every unit ran exactly once across workers, kills and restarts. It resumes from ``job.resume["done"]``,
-which the worker records when it re-queues a job after a stop signal.
+The job tests' fixture registers :data:`KINDS` in its process and installs :func:`register` as a plugin
+for the workers it starts (:mod:`tests.plugins`). ``slow`` appends one line ``<job id> <unit>`` to a
+ledger file per unit of work, so a test can check that every unit ran exactly once across workers, kills
+and restarts. It resumes from ``job.resume["done"]``, which the worker records when it re-queues a job
+after a stop signal.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ import time
 from collections.abc import Generator
 from typing import Any
 
+from xmem_tui.jobs.runners import JobKind, register_job_kind
+from xmem_tui.params import JobResult
 from xmem_tui.progress import Progress
 
 
-def slow(job: Any, ctx: Any) -> Generator[Progress, None, dict[str, Any]]:
+def slow(job: Any, ctx: Any) -> Generator[Progress, None, JobResult]:
     n = int(job.params.get("n", 10))
     delay = float(job.params.get("delay", 0.05))
     ledger = ctx.settings.project_dir / str(job.params.get("ledger", "ledger.txt"))
     first = int(job.resume.get("done", 0))
     for unit in range(first, n):
         if ctx.cancelled():
-            return {"complete": False}
+            return JobResult(complete=False)
         time.sleep(delay)
         fd = os.open(ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -31,10 +35,10 @@ def slow(job: Any, ctx: Any) -> Generator[Progress, None, dict[str, Any]]:
             os.close(fd)
         yield Progress(done=unit + 1, total=n, frame=unit, fps=1.0 / max(delay, 1e-3), message="slow work",
                        stats={"pid": os.getpid()})
-    return {"units": n}
+    return JobResult(done=n, total=n)
 
 
-def oom(job: Any, ctx: Any) -> Generator[Progress, None, dict[str, Any]]:
+def oom(job: Any, ctx: Any) -> Generator[Progress, None, JobResult]:
     """Runs out of "CUDA memory" on every attempt, through the propagation's out-of-memory retry helper."""
     from xmem_tui.inference.estimate import run_with_oom_retry
 
@@ -46,4 +50,13 @@ def oom(job: Any, ctx: Any) -> Generator[Progress, None, dict[str, Any]]:
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     yield from run_with_oom_retry(attempt, ctx.settings, device="cpu", on_retry=ctx.note)
-    return {"attempts": len(attempts)}
+    return JobResult(done=len(attempts))
+
+
+KINDS = (JobKind("slow", slow), JobKind("oom", oom))
+
+
+def register() -> None:
+    """The plugin entry point of a worker process started by a test."""
+    for kind in KINDS:
+        register_job_kind(kind)

@@ -19,11 +19,9 @@ import pytest
 from xmem_tui.config import Settings, load_settings
 from xmem_tui.jobs.pidfile import lock_held, worker_status
 from xmem_tui.jobs.queue import JobQueue
-from xmem_tui.jobs.runners import EXTRA_ENV
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-EXTRA = "slow=fake_runners:slow,oom=fake_runners:oom"
 CONFIG = '[processing]\nsize = 96\nengine = "flow"\nthreads = 1\n'
 T = TypeVar("T")
 
@@ -40,20 +38,29 @@ def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float 
         time.sleep(interval)
 
 
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), str(REPO), env.get("PYTHONPATH", "")) if p)
-    env[EXTRA_ENV] = EXTRA
-    env.pop("XMEM_TUI_CONFIG", None)
-    return env
+def child_pythonpath(*folders: Path | None) -> str:
+    """PYTHONPATH of a child process: ``folders`` (plugins, test modules), the checkout, then the inherited one."""
+    parts = [str(f) for f in folders if f is not None] + [str(REPO), os.environ.get("PYTHONPATH", "")]
+    return os.pathsep.join(p for p in parts if p)
 
 
 @dataclass
 class Project:
-    """A project folder with its own config.toml; tracks the processes a test starts so none outlives it."""
+    """A project folder with its own config.toml; tracks the processes a test starts so none outlives it.
+
+    ``plugins`` is a folder of test plugins (see :mod:`tests.plugins`) its child processes load.
+    """
 
     root: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    plugins: Path | None = None
+
+    def env(self) -> dict[str, str]:
+        """Environment of a child process: the test plugins and this package importable."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = child_pythonpath(self.plugins, HERE)
+        env.pop("XMEM_TUI_CONFIG", None)
+        return env
 
     @property
     def config(self) -> Path:
@@ -75,13 +82,13 @@ class Project:
         return [sys.executable, "-m", "xmem_tui", "--config", str(self.config), *args]
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(*args), cwd=self.root, env=cli_env(), capture_output=True, text=True,
+        return subprocess.run(self.command(*args), cwd=self.root, env=self.env(), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
     def worker(self, *args: str, name: str = "worker") -> subprocess.Popen[bytes]:
         """``xmem-tui worker ARGS`` in the foreground, output in ``<name>.out``."""
         with open(self.root / f"{name}.out", "ab") as out:
-            process = subprocess.Popen(self.command("worker", *args), cwd=self.root, env=cli_env(), stdout=out,
+            process = subprocess.Popen(self.command("worker", *args), cwd=self.root, env=self.env(), stdout=out,
                                        stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process

@@ -1,4 +1,4 @@
-"""The propagate runner passes the dashboard's ``clear_memory`` job param on as ``keyframe_memory=False``."""
+"""The propagate runner passes the dashboard's ``clear_memory`` job param on in its request (no keyframe memory)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def test_propagate_runner_honours_clear_memory(tmp_path: Path, monkeypatch: pyte
     (tmp_path / "config.toml").write_text("")
     calls: list[dict[str, Any]] = []
 
-    def fake_run_propagation(ws: Any, settings: Any, start: int, **kwargs: Any):
-        calls.append({"start": start, **kwargs})
+    def fake_run_propagation(ws: Any, settings: Any, request: Any, **kwargs: Any):
+        calls.append({"start": request.start, "keyframe_memory": request.keyframe_memory, **kwargs})
         yield from ()
 
     monkeypatch.setattr(service, "run_propagation", fake_run_propagation)

@@ -11,7 +11,7 @@ import time
 
 from xmem_tui.jobs.pidfile import ensure_worker, lock_held, stop_worker, worker_status
 
-from .helpers import Project, cli_env, wait_for
+from .helpers import Project, wait_for
 
 
 def _state(project: Project, job_id: str) -> str:
@@ -127,7 +127,7 @@ def test_progress_file_is_never_torn_for_a_reader(project: Project) -> None:
             time.sleep(0.0005)
         print(json.dumps({{"reads": reads, "torn": torn, "seen": seen}}))
     """)
-    read = subprocess.Popen([sys.executable, "-c", reader], stdout=subprocess.PIPE, text=True, env=cli_env())
+    read = subprocess.Popen([sys.executable, "-c", reader], stdout=subprocess.PIPE, text=True, env=project.env())
     project.worker("--once")
     out, _ = read.communicate(timeout=90)
     report = json.loads(out)

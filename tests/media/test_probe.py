@@ -12,7 +12,8 @@ from tests.media_faults import audio_only, zero_frames
 from xmem_tui.errors import MediaError
 from xmem_tui.media import probe_video as probe_video_module
 from xmem_tui.media.frames import open_frames
-from xmem_tui.media.probe import VideoInfo, is_cached, probe
+from xmem_tui.media.info import VideoInfo
+from xmem_tui.media.probe import is_cached, probe
 from xmem_tui.media.synthetic import SceneSpec, render_scene, write_clip
 
 REQUIRED_JSON = {"frame_count", "width", "height", "avg_fps", "vfr", "duration_s", "has_audio", "timestamps_s",

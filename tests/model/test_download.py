@@ -172,7 +172,7 @@ def test_size_and_strict_model_checks(tmp_path: Path) -> None:
         registry.verify(registry.CheckpointSpec("XMem.pth", "XMem", "p", "f", size=12), path)
     # a valid weights-only file that is not XMem is refused by the strict model check
     with pytest.raises(CheckpointError, match="XMem"):
-        registry.verify(registry.CHECKPOINTS["XMem.pth"], path)
+        registry.verify(registry.checkpoints()["XMem.pth"], path)
 
 
 def test_registry_paths_and_availability(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_registry_paths_and_availability(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "fbrs.pth").write_bytes(b"")
     assert registry.available(settings)["fbrs.pth"]
-    assert registry.CHECKPOINTS["XMem.pth"].url() == \
+    assert registry.checkpoints()["XMem.pth"].url() == \
         "https://github.com/hkchengrex/XMem/releases/download/v1.0/XMem.pth"
     with pytest.raises(CheckpointError, match="unknown checkpoint"):
         registry.spec_for("sam.pth")

@@ -31,7 +31,6 @@ def project(tmp_path: Path, clip_files: tuple[Path, list[np.ndarray]],
     (root / "config.toml").write_text(CONFIG)
     shutil.copy(clip_files[0], root / "source" / "clip.mp4")
     monkeypatch.delenv("XMEM_TUI_CONFIG", raising=False)
-    monkeypatch.delenv("XMEM_TUI_EXTRA_RUNNERS", raising=False)
     proj = RelProject(root, truth=clip_files[1])
     try:
         yield proj

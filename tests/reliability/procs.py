@@ -2,8 +2,8 @@
 
 Every process a test starts is recorded and killed at teardown (a detached worker too), so a failing
 test never leaves a worker running. ``wait_for`` and the queue-lock probe are the job tests' own
-(:mod:`tests.jobs.helpers`); the environment differs: the slowed runners of this package replace the
-built-in kinds only when a test asks for it (``slow=True``).
+(:mod:`tests.jobs.helpers`); the environment differs: the slowed runners of this package (a plugin,
+see :mod:`tests.plugins`) replace the built-in kinds only when a test asks for it (``slow=True``).
 """
 
 from __future__ import annotations
@@ -17,28 +17,24 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.jobs.helpers import Project, wait_for
+from tests.jobs.helpers import Project, child_pythonpath, wait_for
+from tests.plugins import install
 from xmem_tui.jobs.pidfile import lock_held, worker_status
-from xmem_tui.jobs.runners import EXTRA_ENV
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CONFIG = '[processing]\nsize = 96\nengine = "flow"\nthreads = 1\n'
-SLOW_RUNNERS = "propagate=slowed:propagate,export=slowed:export"
 N_FRAMES = 40
 SHAPE = (96, 160)
 
 __all__ = ["CONFIG", "N_FRAMES", "SHAPE", "RelProject", "env", "file_digests", "wait_for"]
 
 
-def env(slow: bool = False, **extra: str) -> dict[str, str]:
-    """Environment of a child process: this package importable, optionally the slowed runners."""
+def env(plugins: Path | None = None, **extra: str) -> dict[str, str]:
+    """Environment of a child process: this package importable, and the plugins in ``plugins`` if given."""
     out = dict(os.environ)
-    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), str(REPO), out.get("PYTHONPATH", "")) if p)
+    out["PYTHONPATH"] = child_pythonpath(plugins, HERE)
     out.pop("XMEM_TUI_CONFIG", None)
-    out.pop(EXTRA_ENV, None)
-    if slow:
-        out[EXTRA_ENV] = SLOW_RUNNERS
     out.update(extra)
     return out
 
@@ -64,14 +60,19 @@ class RelProject(Project):
 
         return Workspace.for_video(self.settings, self.video)
 
+    def slow_env(self, slow: bool, **extra: str) -> dict[str, str]:
+        """A child's environment, with the slowed runners installed when ``slow``."""
+        plugins = install(self.root.parent / "plugins", "xmem-tui-slowed", "slowed:register") if slow else None
+        return env(plugins, **extra)
+
     def cli(self, *args: str, slow: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(*args), cwd=self.root, env=env(slow), capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(self.command(*args), cwd=self.root, env=self.slow_env(slow), capture_output=True,
+                              text=True, timeout=timeout, check=False)
 
     def spawn(self, argv: list[str], name: str, slow: bool = False, **extra_env: str) -> subprocess.Popen[bytes]:
         """Start ``argv`` in the project folder, output in ``<name>.out``; killed at teardown."""
         with open(self.root / f"{name}.out", "ab") as out:
-            process = subprocess.Popen(argv, cwd=self.root, env=env(slow, **extra_env), stdout=out,
+            process = subprocess.Popen(argv, cwd=self.root, env=self.slow_env(slow, **extra_env), stdout=out,
                                        stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process

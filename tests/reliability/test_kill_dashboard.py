@@ -14,7 +14,7 @@ import pytest
 from xmem_tui.jobs.pidfile import lock_held, worker_status
 
 from .checks import assert_masks_whole
-from .procs import N_FRAMES, RelProject, env, wait_for
+from .procs import N_FRAMES, RelProject, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 
@@ -39,10 +39,10 @@ class Tmux:
 def test_sigkill_dashboard_while_its_job_runs_job_finishes(annotated: RelProject) -> None:
     project = annotated
     tmux = Tmux(f"xmem-rel-{os.getpid()}")
-    child_env = env(slow=True, TERM="xterm-256color", XMEM_TUI_TEST_DELAY="0.15")
+    child_env = project.slow_env(True, TERM="xterm-256color", XMEM_TUI_TEST_DELAY="0.15")
     command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "xmem_tui", "--config",
                                                   str(project.config)])
-    env_args = [arg for k in ("PYTHONPATH", "XMEM_TUI_EXTRA_RUNNERS", "XMEM_TUI_TEST_DELAY")
+    env_args = [arg for k in ("PYTHONPATH", "XMEM_TUI_TEST_DELAY")
                 for arg in ("-e", f"{k}={child_env[k]}")]
     try:
         tmux("new-session", "-d", "-s", "main", "-x", "140", "-y", "40", "-c", str(project.root), *env_args, command)

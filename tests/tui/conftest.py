@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from xmem_tui.config import Settings, load_settings
-from xmem_tui.export.kinds import ExportError
+from xmem_tui.export.errors import ExportError
+from xmem_tui.export.request import ExportRequest
 from xmem_tui.progress import Progress
-from xmem_tui.tui.service import ExportRequest, JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
+from xmem_tui.tui.contract import JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
 
 
 class FakeService:
-    """Records every call; returns fixed, deterministic data."""
+    """Records every call; returns fixed, deterministic data (a :class:`xmem_tui.tui.contract.Service`)."""
 
     def __init__(self, project: Path) -> None:
         self.project = project
@@ -69,7 +70,7 @@ class FakeService:
             raise ExportError(f"object {request.objects} is not in {path.name} (objects: 1, 2); fix the objects field.")
 
     def export(self, path: Path, request: ExportRequest) -> str:
-        self.calls.append(("export", path.name, request.params()))
+        self.calls.append(("export", path.name, request.to_params()))
         return "export-job"
 
     def jobs(self) -> list[JobRow]:

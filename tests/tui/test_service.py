@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from xmem_tui.errors import UserError
-from xmem_tui.export.kinds import ExportError
-from xmem_tui.tui.service import DashboardService, ExportRequest, _report_check
+from xmem_tui.export.errors import ExportError
+from xmem_tui.export.request import ExportRequest, report_check
+from xmem_tui.tui.service import DashboardService
 
 
 def test_validate_export_names_what_is_wrong(tmp_path: Path, make_project) -> None:
@@ -32,7 +33,7 @@ def test_self_check_is_read_from_the_report(tmp_path: Path, report, expected) ->
     path = tmp_path / "out.mp4.check.json"
     if report is not None:
         path.write_text(json.dumps(report), encoding="utf-8")
-    assert _report_check(str(path)) == expected
+    assert report_check(str(path)) == expected
     job = SimpleNamespace(id="j1", kind="export", video="source/a.mp4", state="done", error="",
                           result={"outputs": [str(tmp_path / "out.mp4")], "report": str(path), "done": 3, "total": 3})
     row = DashboardService._row(job, None)

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from xmem_tui.annotate.controller import Controller
     from xmem_tui.workspace import Workspace
 
+#: Editing tools the window switches between.
+MODES = ("click", "scribble", "free", "lasso")
+#: How the canvas shows the masks (``v`` cycles through them, the first is the default).
+VIEWS = ("overlay", "mask", "cutout", "contour", "source")
+
 
 def perform(ctl: Controller, action: str) -> None:
     """Run ``action`` (e.g. "object:3", "mode:lasso", "undo") on ``ctl``.
@@ -24,8 +29,6 @@ def perform(ctl: Controller, action: str) -> None:
     Raises:
         UserError: the action cannot be done now (the controller shows the message).
     """
-    from xmem_tui.annotate.controller import MODES, VIEWS
-
     name, _, arg = action.partition(":")
     if name == "object":
         _select_object(ctl, int(arg))

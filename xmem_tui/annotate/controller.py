@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from xmem_tui.annotate import actions
+from xmem_tui.annotate.actions import VIEWS
 from xmem_tui.annotate.editing import FrameEdit, processing_image
 from xmem_tui.annotate.segmenters import Segmenters
 from xmem_tui.annotate.viewport import Viewport
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODES = ("click", "scribble", "free", "lasso")
-VIEWS = ("overlay", "mask", "cutout", "contour", "source")
 #: Seconds between checks of the current frame's mask file (a propagation job may rewrite it).
 POLL_MASK_S = 0.3
 #: Seconds between reads of job state and progress.

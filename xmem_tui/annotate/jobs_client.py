@@ -72,13 +72,14 @@ class PropagationClient:
         if active:
             raise UserError(f"propagation {active[0].id} is already {active[0].state} on this video; "
                             "wait for it or press x to cancel it")
-        params = {"start": start, "end": end, "backward": backward, "engine": self.settings.processing.engine,
-                  "clear_memory": clear_memory}
-        job = self.queue.submit(kind="propagate", video=self._video(), params=params)
+        from xmem_tui.inference.request import PropagationRequest
+
+        request = PropagationRequest(start=start, end=end, backward=backward, engine=self.settings.processing.engine,
+                                     clear_memory=clear_memory)
+        job = self.queue.submit(kind="propagate", video=self._video(), params=request.to_params())
         self.last_job = job.id
         self._ensure_worker()
-        direction = "backward" if backward else "forward"
-        return f"propagating {direction} {start}->{end} (job {job.id})"
+        return f"propagating {request.direction} {start}->{end} (job {job.id})"
 
     def _ensure_worker(self) -> None:
         start = self._start_worker
@@ -124,7 +125,9 @@ class PropagationClient:
             return None
         self._announced.add(job_id)
         if job.state == "done":
-            return f"propagation done ({job.result.get('done', '?')} frames)"
+            from xmem_tui.jobs.runners import result_of
+
+            return f"propagation done ({result_of(job).done} frames)"
         return f"propagation {job.state}: {job.error or 'see xmem-tui jobs log ' + job_id}"
 
 

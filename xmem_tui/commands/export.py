@@ -9,26 +9,32 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from xmem_tui.config import Settings
+
+if TYPE_CHECKING:
+    from xmem_tui.export.request import ExportRequest
 
 NAME = "export"
 HELP = "export the masks of a video: greenscreen, mask, alpha, overlay, masks (PNG) or reframe"
 
-_KINDS = ("greenscreen", "mask", "alpha", "overlay", "masks", "reframe")
-_CODECS = ("h264", "h265", "ffv1", "prores4444", "vp9", "png")
-
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from xmem_tui.export.codecs import CODECS
+    from xmem_tui.export.registry import KINDS, kind_names
+
+    kinds = "; ".join(f"{spec.name}: {spec.help}" for spec in KINDS if spec.help)
     parser.add_argument("video", type=Path, help="source video (its workspace holds the masks)")
-    parser.add_argument("--kind", choices=_KINDS, default=None, help="what to export (default: [export] kind)")
+    parser.add_argument("--kind", choices=kind_names(), default=None,
+                        help=f"what to export (default: [export] kind): {kinds}")
     parser.add_argument("--objects", default=None, help="object numbers, e.g. 1,2 (default: all)")
     parser.add_argument("--preset", choices=("premiere", "resolve", "capcut"), default=None,
                         help="editor preset: premiere = ProRes 4444 alpha MOV + AAC; resolve = ProRes 4444 "
                              "alpha MOV + PCM audio; capcut = green screen H.264 MP4 + AAC (flags override it)")
     parser.add_argument("--out", type=Path, default=None, help="output file (a folder for PNG sequences)")
-    parser.add_argument("--codec", choices=_CODECS, default=None, help="storage codec (default: the kind's first)")
+    parser.add_argument("--codec", choices=tuple(CODECS), default=None,
+                        help="storage codec (default: the kind's first)")
     parser.add_argument("--crf", type=int, default=None, help="quality for H.264/H.265/VP9 (lower = better)")
     parser.add_argument("--speed", default=None, help="x264/x265 preset name (default medium)")
     parser.add_argument("--background", default=None, help="greenscreen background: #RRGGBB or an image file")
@@ -48,14 +54,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", action="store_true", help="submit to the job queue instead of running here")
 
 
-def params_from(args: argparse.Namespace) -> dict[str, Any]:
-    """Job parameters from the parsed flags (unset flags are left out so settings/presets apply)."""
-    keys = ("kind", "objects", "preset", "codec", "crf", "speed", "background", "per_object", "upscale", "median",
-            "feather", "choke", "temporal", "despill", "audio", "device", "aspect", "size")
-    params = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    if args.out is not None:
-        params["out"] = str(args.out.expanduser().resolve())
-    return params
+def request_from(args: argparse.Namespace) -> ExportRequest:
+    """The request the flags describe (unset flags stay None, so the preset and the settings apply)."""
+    from xmem_tui.export.request import ExportRequest
+    from xmem_tui.params import field_names
+
+    given = {k: getattr(args, k) for k in field_names(ExportRequest) if k != "out" and hasattr(args, k)}
+    out = str(args.out.expanduser().resolve()) if args.out is not None else None
+    return ExportRequest(**given, out=out)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,32 +70,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     video = args.video.expanduser().resolve()
     if not video.exists():
         raise MediaError(f"{args.video}: no such video; check the path.")
-    params = params_from(args)
+    request = request_from(args)
     if args.queue:
         from xmem_tui.jobs.queue import JobQueue
 
-        job = JobQueue(settings.jobs_dir, settings.project_dir).submit(kind="export", video=video, params=params)
+        job = JobQueue.for_settings(settings).submit(kind="export", video=video, params=request.to_params())
         print(f"queued export job {job.id}")
         return 0
     from xmem_tui.export.job import run_export
     from xmem_tui.progress import Throttle
 
-    last = None
     tty = sys.stderr.isatty()
     throttle = Throttle(0.1 if tty else 2.0)  # a log file gets a line every 2 s, not a line per frame
-    for progress in run_export(params, settings, video, lambda: False):
-        last = progress
-        if progress.message == "self-check passed":
+    steps = run_export(request, settings, video, lambda: False)
+    while True:
+        try:
+            progress = next(steps)
+        except StopIteration as stop:
+            result = stop.value
             break
-        if throttle.ready(force=progress.done == progress.total):
+        if progress.message != "self-check passed" and throttle.ready(force=progress.done == progress.total):
             eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
             line = f"{progress.message}: {progress.done}/{progress.total} frames {progress.fps:.1f} fps{eta}"
             print(f"\r{line}   " if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
     if tty:
         print(file=sys.stderr)
-    if last is not None:
-        for path in last.stats.get("outputs", []):
-            print(path)
-        if last.stats.get("missing_masks"):
-            print(f"warning: {last.stats['missing_masks']} frames had no masks (empty matte)", file=sys.stderr)
+    for path in result.outputs:
+        print(path)
+    if result.missing_masks:
+        print(f"warning: {result.missing_masks} frames had no masks (empty matte)", file=sys.stderr)
     return 0

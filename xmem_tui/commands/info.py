@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from xmem_tui.config import Settings
 
 if TYPE_CHECKING:
-    from xmem_tui.media.probe import VideoInfo
+    from xmem_tui.media.info import VideoInfo
 
 NAME = "info"
 HELP = "show what a video or image folder contains (decoded frame count, timestamps, VFR, audio)"

@@ -132,7 +132,7 @@ def _list(queue: JobQueue, settings: Settings, as_json: bool) -> int:
     rows = [("ID", "STATE", "KIND", "VIDEO", "PROGRESS", "AGE", "INFO")]
     for job in jobs:
         rows.append((job.id, job.state, job.kind or "?", job.video or "?", _progress_text(queue, job),
-                     _age(job.created), (job.error or _result_text(job.result))[:60]))
+                     _age(job.created), (job.error or _result_text(job))[:60]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -175,8 +175,10 @@ def _progress_text(queue: JobQueue, job: Job) -> str:
     return text
 
 
-def _result_text(result: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in result.items() if k in ("output", "engine", "done", "resumed_after"))
+def _result_text(job: Job) -> str:
+    from xmem_tui.jobs.runners import result_of
+
+    return result_of(job).summary() if job.result else ""
 
 
 def _age(created: float) -> str:

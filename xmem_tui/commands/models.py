@@ -38,16 +38,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _names(names: list[str]) -> list[str]:
-    from xmem_tui.model.registry import CHECKPOINTS, spec_for
+    from xmem_tui.model.registry import checkpoints, spec_for
 
-    return [spec_for(n).name for n in names] if names else list(CHECKPOINTS)
+    return [spec_for(n).name for n in names] if names else list(checkpoints())
 
 
 def _list(settings: Settings) -> int:
-    from xmem_tui.model.registry import CHECKPOINTS
+    from xmem_tui.model.registry import checkpoints
 
     print(f"models folder: {settings.models_dir}")
-    for spec in CHECKPOINTS.values():
+    for spec in checkpoints().values():
         path = settings.models_dir / spec.name
         if path.is_file():
             state = f"present ({path.stat().st_size / 1e6:.1f} MB)"
@@ -82,9 +82,8 @@ def _verify(settings: Settings, names: list[str]) -> int:
 
 def _download(settings: Settings, names: list[str], url_base: str | None, force: bool) -> int:
     from xmem_tui.model.download import fetch, part_path
-    from xmem_tui.model.registry import RELEASE_BASE, spec_for, verify
+    from xmem_tui.model.registry import spec_for, verify
 
-    base = url_base or RELEASE_BASE
     for name in _names(names):
         spec = spec_for(name)
         dest = settings.models_dir / spec.name
@@ -99,7 +98,7 @@ def _download(settings: Settings, names: list[str], url_base: str | None, force:
         if force:
             dest.unlink(missing_ok=True)
             part_path(dest).unlink(missing_ok=True)
-        url = spec.url(base)
+        url = spec.url(url_base)
         print(f"{spec.name}: downloading {url}", file=sys.stderr)
         fetch(url, dest, progress=_Progress(spec.name), verify=lambda p, s=spec: verify(s, p))
         print(f"{spec.name}: saved to {dest} (verified)")

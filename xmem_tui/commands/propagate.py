@@ -18,6 +18,7 @@ from xmem_tui.errors import MediaError
 
 if TYPE_CHECKING:
     from xmem_tui.inference.propagation import FrameResult
+    from xmem_tui.inference.request import PropagationRequest
 
 NAME = "propagate"
 HELP = "propagate masks from an annotated frame through the video"
@@ -35,9 +36,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clear-memory", action="store_true",
                         help="remember only the start frame (and user frames the run reaches), "
                              "not the video's other annotated frames")
-    parser.add_argument("--engine", choices=("auto", "xmem", "flow"), default=None,
-                        help="auto: XMem when models/XMem.pth exists, else weight-free flow "
-                             "(default: processing.engine)")
+    from xmem_tui.inference.registry import ENGINES, engine_choices
+
+    engines = "; ".join(f"{spec.name}: {spec.help}" for spec in ENGINES if spec.help)
+    parser.add_argument("--engine", choices=engine_choices(), default=None,
+                        help=f"auto: the first engine whose checkpoints exist (XMem when models/XMem.pth exists, "
+                             f"else weight-free flow); {engines} (default: processing.engine)")
     parser.add_argument("--queue", action="store_true", help="submit a job to the worker and print its id")
 
 
@@ -57,10 +61,23 @@ def find_video(video: Path, settings: Settings) -> Path:
                      "check the path.")
 
 
+def request_from(args: argparse.Namespace, settings: Settings) -> PropagationRequest:
+    """The request the flags describe (the engine defaults to ``processing.engine``)."""
+    from xmem_tui.inference.request import PropagationRequest
+
+    return PropagationRequest(start=args.start, end=args.end, backward=args.backward,
+                              until_keyframe=args.until_keyframe, engine=args.engine or settings.processing.engine,
+                              clear_memory=args.clear_memory)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     video = find_video(args.video, settings)
+    request = request_from(args, settings)
     if args.queue:
-        return _submit(args, settings, video)
+        from xmem_tui.jobs.queue import JobQueue
+
+        print(JobQueue.for_settings(settings).submit("propagate", video, request.to_params()).id)
+        return 0
     from xmem_tui.inference.service import run_propagation
     from xmem_tui.workspace import Workspace
 
@@ -69,9 +86,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     last: FrameResult | None = None
     written = 0
-    results = run_propagation(ws, settings, args.start, end=args.end, backward=args.backward,
-                              until_keyframe=args.until_keyframe, kind=args.engine,
-                              keyframe_memory=not args.clear_memory)
+    results = run_propagation(ws, settings, request)
     try:
         for last in results:
             written += not last.input
@@ -92,21 +107,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
           f"with {last.engine}{label} in {elapsed:.1f} s ({last.done / max(elapsed, 1e-9):.2f} frames/s); "
           f"masks in {ws.root / 'masks'}")
     print(f"frames worth a look: xmem-tui review {args.video}")
-    return 0
-
-
-def _submit(args: argparse.Namespace, settings: Settings, video: Path) -> int:
-    from xmem_tui.jobs.queue import JobQueue
-
-    params: dict[str, object] = {"start": args.start, "backward": args.backward,
-                                 "until_keyframe": args.until_keyframe,
-                                 "engine": args.engine or settings.processing.engine}
-    if args.end is not None:
-        params["end"] = args.end
-    if args.clear_memory:
-        params["clear_memory"] = True
-    job = JobQueue.for_settings(settings).submit("propagate", video, params)
-    print(job.id)
     return 0
 
 

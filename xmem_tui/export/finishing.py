@@ -22,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from xmem_tui.export.kinds import ExportError
+from xmem_tui.export.errors import ExportError
 
 GUIDED_RADIUS = 2
 """Guided-filter window radius in processing-resolution pixels."""

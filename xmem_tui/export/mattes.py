@@ -9,6 +9,7 @@ without masks is an empty matte; the frames it happened on are counted for the s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -20,6 +21,16 @@ class MaskSource(Protocol):
     """What exports read masks from (:class:`xmem_tui.workspace.Workspace` satisfies it)."""
 
     def read_soft(self, index: int) -> np.ndarray | None: ...
+
+
+@dataclass(frozen=True)
+class MaskSet:
+    """The masks an export reads: a source, its processing shape (upright), frame count and object colours."""
+
+    source: MaskSource
+    shape: tuple[int, int]
+    count: int
+    colors: dict[int, tuple[int, int, int]]
 
 
 class MatteStream:

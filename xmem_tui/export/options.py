@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xmem_tui.export.codecs import Codec
+from xmem_tui.export.errors import ExportError
 from xmem_tui.export.finishing import FinishOptions
-from xmem_tui.export.kinds import Codec, ExportError, Kind, codec_for, kind
 from xmem_tui.export.presets import preset
-from xmem_tui.export.reframe import DEFAULT_SMOOTH, parse_aspect, parse_size
+from xmem_tui.export.reframe import DEFAULT_SMOOTH
+from xmem_tui.export.registry import ExportKind, codec_for, kind
+from xmem_tui.export.request import ExportRequest
 
 AUDIO_CHOICES = ("auto", "copy", "none", "aac", "libopus", "pcm_s16le")
 
@@ -25,7 +28,7 @@ AUDIO_CHOICES = ("auto", "copy", "none", "aac", "libopus", "pcm_s16le")
 class ExportOptions:
     """A fully resolved export request."""
 
-    kind: Kind
+    kind: ExportKind
     codec: Codec
     objects: list[int] | None
     out: Path | None
@@ -57,9 +60,9 @@ def parse_objects(value: Any) -> list[int] | None:
     return ids
 
 
-def resolve(params: dict[str, Any], settings: Any) -> ExportOptions:
-    """Merge ``[export]`` settings, the preset and ``params`` (later wins) into checked options."""
-    given = {k: v for k, v in params.items() if v is not None}
+def resolve(request: ExportRequest, settings: Any) -> ExportOptions:
+    """Merge ``[export]`` settings, the preset and the request (later wins) into checked options."""
+    given = request.to_params()
     chosen = given.get("preset")
     merged: dict[str, Any] = {"kind": settings.export.kind, "crf": settings.export.crf,
                               "background": settings.export.background}
@@ -79,18 +82,18 @@ def resolve(params: dict[str, Any], settings: Any) -> ExportOptions:
     if not 0 < opacity <= 1:
         raise ExportError(f"opacity = {opacity} is not allowed; use a number in (0, 1].")
     aspect, size = str(merged.get("aspect", "9:16")), str(merged.get("size", "1080x1920"))
-    if k.name == "reframe":
-        parse_aspect(aspect)
-        parse_size(size)
     out = Path(merged["out"]).expanduser() if merged.get("out") else None
-    return ExportOptions(
+    opts = ExportOptions(
         kind=k, codec=codec, objects=parse_objects(merged.get("objects")), out=out, crf=crf,
         speed=str(merged.get("speed", "medium")), background=str(merged["background"]),
-        per_object=bool(merged.get("per_object", False)) and k.name == "mask",
+        per_object=bool(merged.get("per_object", False)) and k.split_objects,
         finish=FinishOptions.build(settings.export, merged),
         device=str(merged.get("device", settings.processing.device)),
         audio=audio, opacity=opacity, aspect=aspect, size=size, smooth=float(merged.get("smooth", DEFAULT_SMOOTH)),
         preset=chosen)
+    if k.check is not None:
+        k.check(opts)
+    return opts
 
 
 def output_paths(opts: ExportOptions, settings: Any, stem: str, objects: list[int]) -> list[Path]:

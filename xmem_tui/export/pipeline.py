@@ -13,22 +13,23 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
 
 from xmem_tui.errors import MediaError
-from xmem_tui.export.composite import Compositor
-from xmem_tui.export.finishing import FinishOptions, finish
 from xmem_tui.export.mattes import MatteStream
 from xmem_tui.export.sinks import Sink
 from xmem_tui.media.encode import ColorTags
 from xmem_tui.progress import Progress
+
+if TYPE_CHECKING:
+    from xmem_tui.export.registry import Render
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,8 @@ def first_frame(path: Path) -> tuple[av.VideoFrame, Fraction, Fraction | None]:
 class Stage:
     """The per-frame work of one export kind: ``render(frame, mattes, index) -> one image per sink``."""
 
-    render: Callable[[np.ndarray | None, np.ndarray, int], list[np.ndarray]]
+    render: Render
     mattes: MatteStream
-    finish: FinishOptions
     needs_pixels: bool
     display: bool
     uses_mattes: bool = True
@@ -232,58 +232,3 @@ class ExportPipeline:
             if not finished:
                 for sink in self.sinks:
                     sink.abort()
-
-
-def apply_finish(opts: FinishOptions, mattes: np.ndarray, shape: tuple[int, int],
-                 guide: np.ndarray | None) -> list[np.ndarray]:
-    """Finish every matte channel to ``shape`` (H, W)."""
-    return [finish(m, shape, opts, guide) for m in mattes]
-
-
-def make_stage(kind: str, *, mattes: MatteStream, opts: FinishOptions, compositor: Compositor,
-               background: np.ndarray | None = None, despill: bool = False,
-               colors: list[tuple[int, int, int]] | None = None,
-               opacity: float = 0.5, labels: list[int] | None = None,
-               crops: list[tuple[int, int]] | None = None, window: tuple[int, int] | None = None,
-               out_size: tuple[int, int] | None = None, frame_shape: tuple[int, int] | None = None,
-               display: bool = False) -> Stage:
-    """The per-frame render function of ``kind`` (see :mod:`xmem_tui.export.kinds`)."""
-    import cv2
-
-    guided = opts.upscale == "guided"
-
-    def shape_of(pixels: np.ndarray | None) -> tuple[int, int]:
-        return pixels.shape[:2] if pixels is not None else frame_shape  # type: ignore[return-value]
-
-    def greenscreen(pixels: np.ndarray | None, m: np.ndarray, i: int) -> list[np.ndarray]:
-        alpha = finish(m[0], shape_of(pixels), opts, pixels)
-        return [compositor.greenscreen(pixels, alpha, background, despill)]
-
-    def mask(pixels: np.ndarray | None, m: np.ndarray, i: int) -> list[np.ndarray]:
-        return apply_finish(opts, m, shape_of(pixels), pixels)
-
-    def alpha(pixels: np.ndarray | None, m: np.ndarray, i: int) -> list[np.ndarray]:
-        return [np.dstack([pixels, finish(m[0], shape_of(pixels), opts, pixels)])]
-
-    def overlay(pixels: np.ndarray | None, m: np.ndarray, i: int) -> list[np.ndarray]:
-        alphas = np.stack(apply_finish(opts, m, shape_of(pixels), pixels))
-        return [compositor.overlay(pixels, alphas, colors or [], opacity)]
-
-    def masks(pixels: np.ndarray | None, m: np.ndarray, i: int) -> list[np.ndarray]:
-        alphas = np.stack(apply_finish(opts, m, shape_of(pixels), pixels))
-        best = alphas.argmax(axis=0)
-        lut = np.asarray(labels or [], dtype=np.uint8)
-        index = np.where(alphas.max(axis=0) >= 128, lut[best], 0).astype(np.uint8)
-        return [index]
-
-    def reframe(pixels: np.ndarray | None, m: np.ndarray, i: int) -> list[np.ndarray]:
-        x, y = crops[min(i, len(crops) - 1)]  # type: ignore[index]
-        ww, wh = window  # type: ignore[misc]
-        crop = pixels[y:y + wh, x:x + ww]  # type: ignore[index]
-        return [cv2.resize(crop, out_size, interpolation=cv2.INTER_AREA if ww > out_size[0] else cv2.INTER_CUBIC)]  # type: ignore[index]
-
-    renders = {"greenscreen": greenscreen, "mask": mask, "alpha": alpha, "overlay": overlay, "masks": masks,
-               "reframe": reframe}
-    needs = kind in ("greenscreen", "alpha", "overlay", "reframe") or guided
-    return Stage(render=renders[kind], mattes=mattes, finish=opts, needs_pixels=needs, display=display,
-                 uses_mattes=kind != "reframe")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xmem_tui.export.kinds import ExportError
+from xmem_tui.export.errors import ExportError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "premiere": {"kind": "alpha", "codec": "prores4444", "audio": "auto", "upscale": "guided", "feather": 0.5},

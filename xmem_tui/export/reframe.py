@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from xmem_tui.export.kinds import ExportError
+from xmem_tui.export.errors import ExportError
 
 DEFAULT_SMOOTH = 8.0
 """Gaussian sigma of the centre path, in frames."""

@@ -14,7 +14,7 @@ import av
 import cv2
 import numpy as np
 
-from xmem_tui.export.kinds import Codec
+from xmem_tui.export.codecs import Codec
 from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec, to_frame
 
 

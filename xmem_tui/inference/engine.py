@@ -53,6 +53,17 @@ class Engine(Protocol):
         ...
 
 
+@runtime_checkable
+class PermanentMemory(Protocol):
+    """An engine that can keep user-annotated frames in memory for the whole run (XMem).
+
+    ``permanent_masks`` is public and mutable: a caller feeding a mask that is not the user's (a resumed
+    run's last propagated frame) switches it off for that step.
+    """
+
+    permanent_masks: bool
+
+
 def index_from_probs(probs: np.ndarray, labels: list[int]) -> np.ndarray:
     """Argmax over (K+1, H, W) probabilities mapped to label values (uint8 index mask)."""
     lut = np.array([0, *labels], dtype=np.uint8)

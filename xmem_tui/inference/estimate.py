@@ -1,15 +1,10 @@
 """Pre-flight memory estimate of a propagation, and the out-of-memory retry strategy.
 
 A propagation that dies of CUDA out-of-memory after 15 minutes wastes the user's time; one that says
-beforehand "this needs ~9 GiB, 6 GiB are free" lets them lower the settings first. XMem's memory is
-predictable from the paper's design: every memory element is one stride-16 feature position of a memory
-frame and holds a key (key_dim), shrinkage (1), selection (key_dim), a value per object (value_dim) and
-two usage counters; working memory holds at most ``max_mid_term_frames`` frames (plus the permanent
-first frame), long-term memory at most ``max_long_term_elements`` elements (plus one consolidation's
-``num_prototypes`` before pruning). A readout materialises a (memory elements x query positions)
-affinity, which dominates at high resolution. Encoder/decoder activations scale with pixels and objects.
-The constants below are rough (they ignore allocator fragmentation beyond a flat 25%); the estimate is a
-guide, never a gate.
+beforehand "this needs ~9 GiB, 6 GiB are free" lets them lower the settings first. Each engine's
+:class:`~xmem_tui.inference.registry.EngineSpec` carries its memory model (parts by name, in bytes); this
+module adds allocator slack (a flat 25%), compares with the device's free memory and logs the result.
+The estimate is a guide, never a gate.
 
 When the device still runs out, :func:`run_with_oom_retry` frees caches and retries once with half the
 memory budget (``xmem.max_long_term_elements`` and ``xmem.max_mid_term_frames``). The processing size is
@@ -25,31 +20,20 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from xmem_tui.config import Settings
 from xmem_tui.errors import UserError
 from xmem_tui.inference.gpu import device_memory, format_bytes, free_caches
+
+if TYPE_CHECKING:
+    from xmem_tui.config import Settings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Dimensions of the released XMem.pth (the reference manifest).
-KEY_DIM, VALUE_DIM, HIDDEN_DIM = 64, 512, 64
-#: Parameters of the released XMem network (reference README, section 3).
-XMEM_PARAMS = 62_220_354
-#: Live activation floats per input pixel: key encoder and decoder trunk, and per object (value encoder,
-#: decoder upsampling, logits). From the stage widths: ResNet-50 conv1 64 ch at 1/2, res2 256 ch at 1/4 ...
-ACT_PER_PIXEL, ACT_PER_PIXEL_OBJECT = 80, 40
-#: Readout keeps about this many (memory x query) float buffers alive at once (similarity, top-k, softmax).
-READOUT_COPIES = 3
 #: Allocator slack on top of the sum.
 SLACK = 1.25
-#: The weight-free flow engine's working set in float32 planes per pixel (flow fields, grey frames,
-#: warps, guided-filter buffers) and per pixel and object (probabilities, GrabCut bands). Measured with
-#: tracemalloc: 256 bytes per pixel for two objects at 480x854.
-FLOW_FLOATS_PER_PIXEL, FLOW_FLOATS_PER_PIXEL_OBJECT = 40, 12
 
 #: The settings a user can lower, named in the out-of-memory message.
 MEMORY_KEYS = ("processing.size", "xmem.max_long_term_elements", "xmem.max_mid_term_frames")
@@ -94,41 +78,22 @@ def estimate_memory(settings: Settings, shape: tuple[int, int], num_objects: int
     """Estimate the peak memory of propagating ``num_objects`` objects at processing ``shape``.
 
     Args:
-        settings: the xmem section gives the memory budget.
+        settings: the engine's settings section gives its memory budget.
         shape: processing (height, width).
         num_objects: objects tracked (K).
-        engine: "xmem" or "flow".
+        engine: a registered engine name.
         device: where the engine runs; its free memory is looked up unless ``free`` is given.
         amp: half-precision activations and memory (CUDA autocast).
         free: bytes free, overriding the lookup (tests).
-        permanent_frames: user-annotated frames kept in XMem's permanent memory for the run.
+        permanent_frames: user-annotated frames kept in the engine's permanent memory for the run.
     """
+    from xmem_tui.inference.registry import engine_spec
+
     mem = device_memory(device)
     free = mem.free if free is None else free
-    h, w = shape
-    pixels = h * w
-    k = max(1, num_objects)
-    if engine == "flow":
-        working = pixels * 4 * (FLOW_FLOATS_PER_PIXEL + FLOW_FLOATS_PER_PIXEL_OBJECT * k)
-        return MemoryEstimate(device=mem.device, parts={"working set": working}, free=free)
-    x = settings.xmem
     half = amp and str(device).startswith("cuda")
-    act_bytes = 2 if half else 4
-    n = feature_positions(shape)
-    per_element = 4 * (2 * KEY_DIM + 1 + 2) + act_bytes * VALUE_DIM * k
-    working_elements = (x.max_mid_term_frames + 1) * n
-    long_elements = (x.max_long_term_elements + x.num_prototypes) if x.enable_long_term else 0
-    permanent_elements = permanent_frames * n
-    memory_elements = working_elements + long_elements + permanent_elements
-    parts = {
-        "weights": XMEM_PARAMS * 4,
-        "working memory": working_elements * per_element,
-        "long-term memory": long_elements * per_element,
-        "annotated frames": permanent_elements * per_element,
-        "readout": READOUT_COPIES * memory_elements * n * act_bytes,
-        "sensory": HIDDEN_DIM * k * n * 4,
-        "activations": pixels * act_bytes * (ACT_PER_PIXEL + ACT_PER_PIXEL_OBJECT * k),
-    }
+    parts = engine_spec(engine).estimate(settings, shape, max(1, num_objects), half=half,
+                                         permanent_frames=permanent_frames)
     return MemoryEstimate(device=mem.device, parts=parts, free=free)
 
 

@@ -1,4 +1,8 @@
-"""Accelerator and host memory figures for progress displays, pre-flight estimates and OOM handling.
+"""The accelerator: device choice, threads, autocast, the process-wide GPU lock, and memory figures.
+
+``processing.device`` becomes a torch device here (:func:`select_device`), and every use of the
+accelerator in one process (the worker's propagation, the dashboard's click segmenter) takes
+:func:`gpu_lock`, so kernels and allocations of two models never interleave.
 
 Progress reports carry "current / peak / total" device memory so a user can see how close a long
 propagation runs to the limit. On CUDA the figures come from torch's caching allocator (what *this*
@@ -16,14 +20,76 @@ import gc
 import logging
 import resource
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from xmem_tui.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from xmem_tui.config import Settings
 
 log = logging.getLogger(__name__)
 
+#: One lock per process around every use of the accelerator.
+_GPU_LOCK = threading.RLock()
+
 _MEMINFO = Path("/proc/meminfo")
 _STATUS = Path("/proc/self/status")
+
+
+def gpu_lock() -> threading.RLock:
+    """The process-wide accelerator lock (re-entrant; use as ``with gpu_lock(): ...``)."""
+    return _GPU_LOCK
+
+
+def select_device(settings: Settings) -> torch.device:
+    """``processing.device`` as a torch.device; "auto" picks CUDA, then MPS, then the CPU.
+
+    Raises:
+        ConfigError: a CUDA/MPS device was asked for but is not available.
+    """
+    import torch
+
+    wanted = settings.processing.device
+    if wanted == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(wanted)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"processing.device = {wanted!r} but CUDA is not available here; "
+                          "set processing.device = \"auto\" or \"cpu\".")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"processing.device = {wanted!r} but only {torch.cuda.device_count()} CUDA device(s) "
+                          "exist; use cuda:0 .. cuda:N-1 or \"auto\".")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"processing.device = {wanted!r} but MPS is not available; use \"auto\" or \"cpu\".")
+    return device
+
+
+def configure_threads(settings: Settings) -> None:
+    """Apply ``processing.threads`` (0 leaves torch's default, usually one per core)."""
+    import torch
+
+    if settings.processing.threads > 0 and torch.get_num_threads() != settings.processing.threads:
+        torch.set_num_threads(settings.processing.threads)
+        log.info("torch uses %d CPU threads", settings.processing.threads)
+
+
+def autocast_context(device: Any, amp: bool) -> contextlib.AbstractContextManager[Any]:
+    """fp16 autocast on CUDA when ``amp`` is on; a no-op context elsewhere (CPU/MPS results stay float32)."""
+    import torch
+
+    if amp and torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
 
 
 @dataclass(frozen=True)

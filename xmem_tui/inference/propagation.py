@@ -6,7 +6,7 @@ cancelling and displaying; the loop itself owns correctness on disk:
 * it holds ``ws.exclusive("propagate")`` for the whole run, so two propagations never write one workspace;
 * before the start frame, every other user-annotated frame of the video is fed to the engine with its
   mask, farthest from the start first, so all annotations are in memory for the whole run (XMem keeps
-  them permanently); ``keyframe_memory=False`` (the dashboard's "clear memory") feeds the start frame only;
+  them permanently); a request with ``clear_memory`` (the dashboard's "clear memory") feeds the start frame only;
 * every user-annotated frame it reaches is given to the engine as input (the official demo's
   behaviour) and is never overwritten; with ``until_keyframe`` the run stops just before the next one;
 * each propagated frame's index and soft masks are written atomically as soon as they exist, tagged
@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xmem_tui.errors import WorkspaceError
-from xmem_tui.inference.engine import Engine, MemoryStats, index_from_probs
-from xmem_tui.inference.gpu import DeviceMemory, device_memory, reset_peak
+from xmem_tui.inference.engine import Engine, MemoryStats, PermanentMemory, index_from_probs
+from xmem_tui.inference.gpu import DeviceMemory, device_memory, gpu_lock, reset_peak
 from xmem_tui.inference.quality import QualityLog, frame_signals
-from xmem_tui.inference.service import gpu_lock
 from xmem_tui.progress import Progress, Throttle, write_progress
 
 if TYPE_CHECKING:
+    from xmem_tui.inference.request import PropagationRequest
     from xmem_tui.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,7 @@ class Plan:
         return range(after + self.step, self.end + self.step, self.step)
 
 
-def plan_run(ws: Workspace, start: int, end: int | None = None, backward: bool = False,
-             until_keyframe: bool = False) -> Plan:
+def plan_run(ws: Workspace, request: PropagationRequest) -> Plan:
     """Check the request against the workspace and work out the frames to visit.
 
     Raises:
@@ -124,6 +123,7 @@ def plan_run(ws: Workspace, start: int, end: int | None = None, backward: bool =
     """
     n = ws.frame_count
     name = ws.video_path.name
+    start, end, backward = request.start, request.end, request.backward
     step = -1 if backward else 1
     if not 0 <= start < n:
         raise WorkspaceError(f"--from {start} is out of range: {name} has frames 0-{n - 1}.")
@@ -138,7 +138,7 @@ def plan_run(ws: Workspace, start: int, end: int | None = None, backward: bool =
         raise WorkspaceError(f"frame {start} of {name} has no mask: annotate frame {start} first "
                              "(xmem-tui annotate), or start from an annotated frame.")
     user = frozenset(ws.user_frames())
-    if until_keyframe:
+    if request.until_keyframe:
         ahead = [u for u in user if (u - start) * step > 0 and (u - end) * step <= 0]
         if ahead:
             nearest = min(ahead, key=lambda u: abs(u - start))
@@ -214,10 +214,10 @@ class _Frames:
 def _not_permanent(engine: Engine, active: bool) -> Iterator[None]:
     """Feed a mask that is not the user's (a resumed run's last written frame) as ordinary memory.
 
-    Engines with permanent memory (XMem) expose a ``permanent_masks`` switch; others have nothing to
-    switch.
+    Engines with permanent memory (XMem) have a ``permanent_masks`` switch
+    (:class:`~xmem_tui.inference.engine.PermanentMemory`); others have nothing to switch.
     """
-    if not active or not hasattr(engine, "permanent_masks"):
+    if not active or not isinstance(engine, PermanentMemory):
         yield
         return
     before = engine.permanent_masks
@@ -232,40 +232,38 @@ def _soft_from_probs(probs: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(probs[1:] * 255.0), 0, 255).astype(np.uint8)
 
 
-def propagate(ws: Workspace, engine: Engine, start: int, *, end: int | None = None, backward: bool = False,
-              until_keyframe: bool = False, cancel: Cancel = None, run_id: str | None = None,
-              progress_path: Path | None = None, resume_from: int | None = None,
-              keyframe_memory: bool = True) -> Iterator[FrameResult]:
-    """Propagate the mask of frame ``start`` forward or backward, writing masks as it goes.
+def propagate(ws: Workspace, engine: Engine, request: PropagationRequest, *, cancel: Cancel = None,
+              run_id: str | None = None, progress_path: Path | None = None, resume_from: int | None = None,
+              device: Any = "cpu") -> Iterator[FrameResult]:
+    """Propagate the mask of frame ``request.start`` forward or backward, writing masks as it goes.
 
     Args:
         ws: the video's workspace.
         engine: a fresh or reused engine (it is reset here).
-        start: first frame; it must have a mask (user-annotated, or an accepted propagated one).
-        end: last frame (inclusive); default the video's last (or, backward, first) frame.
-        backward: propagate towards frame 0.
-        until_keyframe: stop before the next user-annotated frame instead of passing through it.
+        request: what to propagate; its start frame must have a mask (user-annotated, or an accepted
+            propagated one). Unless it clears memory, every other user-annotated frame is first fed to
+            the engine as memory.
         cancel: a threading.Event or a callable returning True to stop; checked between frames.
         run_id: id of the run (default: a new one from ``ws.begin_run``); a resumed run passes its own.
         progress_path: where to publish progress (default ``ws.progress_path``).
         resume_from: resume a crashed run after this frame (see :func:`resume_point`).
-        keyframe_memory: first feed the engine every other user-annotated frame as memory; False uses
-            only the start frame (and the user frames the run reaches).
+        device: where the engine runs (its memory is what progress reports show).
 
     Yields:
-        A :class:`FrameResult` per frame after ``start``, in propagation order.
+        A :class:`FrameResult` per frame after the start frame, in propagation order.
 
     Raises:
-        WorkspaceError: no mask at ``start``, bad range, or another propagation holds the workspace.
+        WorkspaceError: no mask at the start frame, bad range, or another propagation holds the workspace.
     """
+    start = request.start
     with ws.exclusive("propagate"):
-        plan = plan_run(ws, start, end, backward, until_keyframe)
-        run_id = run_id or ws.begin_run(start, backward)
+        plan = plan_run(ws, request)
+        run_id = run_id or ws.begin_run(start, request.backward)
         path = Path(progress_path) if progress_path is not None else ws.progress_path
         resume = start if resume_from is None else resume_from
         if (resume - start) * plan.step < 0 or (resume - plan.end) * plan.step > 0:
             raise WorkspaceError(f"cannot resume at frame {resume}: the run goes from {start} to {plan.end}.")
-        yield from _Run(ws, engine, plan, run_id, path, cancel, keyframe_memory).execute(resume)
+        yield from _Run(ws, engine, plan, run_id, path, cancel, request.keyframe_memory, device).execute(resume)
 
 
 class _Run:
@@ -279,10 +277,10 @@ class _Run:
     """
 
     def __init__(self, ws: Workspace, engine: Engine, plan: Plan, run_id: str, path: Path, cancel: Cancel,
-                 keyframe_memory: bool = True) -> None:
+                 keyframe_memory: bool, device: Any) -> None:
         self.ws, self.engine, self.plan, self.run_id, self.path, self.cancel = ws, engine, plan, run_id, path, cancel
         self.keyframe_memory = keyframe_memory
-        self.device = getattr(engine, "device", "cpu")
+        self.device = device
         self.direction = "backward" if plan.step < 0 else "forward"
         self.quality = QualityLog(ws.quality_path)
         self.throttle = Throttle(PROGRESS_INTERVAL)

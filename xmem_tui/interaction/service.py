@@ -25,7 +25,7 @@ S2M_FILE = "s2m.pth"
 def _device(settings: Settings, device: Any) -> Any:
     if device is not None:
         return device
-    from xmem_tui.inference.service import select_device
+    from xmem_tui.inference.gpu import select_device
 
     return select_device(settings)
 

@@ -32,6 +32,7 @@ from xmem_tui.jobs.pidfile import STATUS_NAME, WorkerBusy, WorkerLock, worker_st
 from xmem_tui.jobs.queue import SUFFIX, JobQueue, unparsed_job, worker_name
 from xmem_tui.jobs.runners import RunContext, get_runner
 from xmem_tui.jobs.watcher import QueueWatcher
+from xmem_tui.params import JobResult, to_params
 from xmem_tui.progress import Progress, Throttle, write_progress
 
 log = logging.getLogger(__name__)
@@ -225,8 +226,11 @@ class Worker:
                 try:
                     last = next(steps)
                 except StopIteration as stop:
-                    result = dict(stop.value or {})
-                    complete = bool(result.pop("complete", True))
+                    returned = JobResult() if stop.value is None else stop.value
+                    if not isinstance(returned, JobResult):
+                        raise TypeError(f"the {job.kind} runner returned {type(returned).__name__}, "
+                                        "not a JobResult") from None
+                    result, complete = to_params(returned), returned.complete
                     break
                 if throttle.ready():
                     self._write_progress(job.id, last)

@@ -25,7 +25,8 @@ import numpy as np
 from xmem_tui.errors import MediaError
 from xmem_tui.media.decode import decode_video, open_container, video_stream
 from xmem_tui.media.images import read_image_rgb
-from xmem_tui.media.probe import VideoInfo, probe
+from xmem_tui.media.info import VideoInfo
+from xmem_tui.media.probe import probe
 
 log = logging.getLogger(__name__)
 

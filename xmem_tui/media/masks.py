@@ -42,13 +42,14 @@ def write_index_mask(path: Path, mask: np.ndarray, text: dict[str, str] | None =
         image.save(handle, format="PNG", pnginfo=info, compress_level=3)
 
 
-def _open_png(path: Path) -> Image.Image:
+def _open_png(path: Path, load: bool = True) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"mask file {path} does not exist: check the path")
     try:
         image = Image.open(path)
-        image.load()
+        if load:
+            image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaError(f"mask file {path} is not a readable image ({exc}): save it as {_ALLOWED}") from exc
     return image
@@ -74,6 +75,12 @@ def read_mask_text(path: Path) -> dict[str, str]:
     with _open_png(path) as image:
         text = getattr(image, "text", None) or {}
         return {str(k): str(v) for k, v in text.items()}
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a PNG from its header, without decoding it."""
+    with _open_png(path, load=False) as image:
+        return image.size
 
 
 def write_soft_mask(path: Path, soft: np.ndarray) -> None:

@@ -9,7 +9,7 @@ from PIL import Image, UnidentifiedImageError
 
 from xmem_tui.errors import MediaError
 from xmem_tui.media.images import list_images
-from xmem_tui.media.probe import VideoInfo
+from xmem_tui.media.info import VideoInfo
 
 _PIX_FMTS = {"RGB": "rgb24", "RGBA": "rgba", "L": "gray", "LA": "ya8", "P": "pal8", "I;16": "gray16le",
              "CMYK": "cmyk", "1": "monob"}

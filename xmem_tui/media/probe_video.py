@@ -14,7 +14,7 @@ import av
 
 from xmem_tui.errors import MediaError
 from xmem_tui.media.decode import DecodeStats, decode_video, open_container, video_stream
-from xmem_tui.media.probe import AudioInfo, VideoInfo
+from xmem_tui.media.info import AudioInfo, VideoInfo
 from xmem_tui.media.timeline import Timeline
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,11 @@
 """The checkpoint files the application knows: names, official URLs, what each enables, how to verify it.
 
-One table answers "which file does what" for the ``models`` command, the engine/segmenter builders and the
-dashboard. Files live in ``settings.models_dir`` under their official names, so a user who downloads them
-by hand (or copies them from the official demo) gets the same result as ``xmem-tui models download``.
+One registry answers "which file does what" for the ``models`` command and the segmenter builders; an
+engine names the files it needs in its spec (:mod:`xmem_tui.inference.registry`). The built-in files are
+the modules of :mod:`xmem_tui.model.checkpoints` (each defines ``SPEC``); a new network's weights are one
+new module there. Files live in ``settings.models_dir`` under their official names, so a user who
+downloads them by hand (or copies them from the official demo) gets the same result as
+``xmem-tui models download``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xmem_tui.errors import CheckpointError
+from xmem_tui.plugins import Registry
 
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
@@ -33,6 +37,8 @@ class CheckpointSpec:
         size: exact size in bytes when known (checked before loading); None = check loadability only.
         loader: ``"module:Class"`` whose ``from_checkpoint(path)`` loads the file strictly, or None to only
             check that the file is a weights-only state dict.
+        base: the release folder URL it is downloaded from.
+        order: place in listings (lower first).
     """
 
     name: str
@@ -41,25 +47,22 @@ class CheckpointSpec:
     fallback: str
     size: int | None = None
     loader: str | None = None
+    base: str = RELEASE_BASE
+    order: int = 100
 
-    def url(self, base: str = RELEASE_BASE) -> str:
-        """Download URL of this file under ``base`` (a folder URL)."""
-        return base.rstrip("/") + "/" + self.name
+    def url(self, base: str | None = None) -> str:
+        """Download URL of this file under ``base`` (a folder URL; default: its own release)."""
+        return (base or self.base).rstrip("/") + "/" + self.name
 
 
 #: Sizes of the official files are not pinned: they could not be checked here, and a wrong pin would
 #: reject a good file. Verification loads each file strictly through its model class instead.
-CHECKPOINTS: dict[str, CheckpointSpec] = {
-    spec.name: spec
-    for spec in (
-        CheckpointSpec("XMem.pth", "XMem", "propagation", "weight-free (optical flow)",
-                       loader="xmem_tui.model.network:XMem"),
-        CheckpointSpec("s2m.pth", "S2M", "scribbles", "GrabCut (weight-free)",
-                       loader="xmem_tui.model.s2m:S2M"),
-        CheckpointSpec("fbrs.pth", "f-BRS", "clicks", "GrabCut (weight-free)",
-                       loader="xmem_tui.model.fbrs:FBRSNet"),
-    )
-}
+CHECKPOINT_FILES: Registry[CheckpointSpec] = Registry("checkpoint", "xmem_tui.model.checkpoints")
+
+
+def checkpoints() -> dict[str, CheckpointSpec]:
+    """Every known checkpoint file by name, in listing order."""
+    return CHECKPOINT_FILES.entries()
 
 
 def spec_for(name: str) -> CheckpointSpec:
@@ -69,10 +72,11 @@ def spec_for(name: str) -> CheckpointSpec:
         CheckpointError: unknown name, listing the known ones.
     """
     wanted = name.lower().removesuffix(".pth")
-    for spec in CHECKPOINTS.values():
+    known = checkpoints()
+    for spec in known.values():
         if spec.name.lower().removesuffix(".pth") == wanted:
             return spec
-    raise CheckpointError(f"unknown checkpoint {name!r}; choose from {', '.join(CHECKPOINTS)}")
+    raise CheckpointError(f"unknown checkpoint {name!r}; choose from {', '.join(known)}")
 
 
 def checkpoint_path(settings: Settings, name: str) -> Path:
@@ -82,7 +86,7 @@ def checkpoint_path(settings: Settings, name: str) -> Path:
 
 def available(settings: Settings) -> dict[str, bool]:
     """For each known checkpoint, whether its file exists (not whether it is valid: see ``verify``)."""
-    return {name: (settings.models_dir / name).is_file() for name in CHECKPOINTS}
+    return {name: (settings.models_dir / name).is_file() for name in checkpoints()}
 
 
 def verify(spec: CheckpointSpec, path: Path) -> None:

@@ -17,11 +17,13 @@ from textual.worker import Worker, WorkerState
 
 from xmem_tui.config import Settings
 from xmem_tui.errors import UserError
+from xmem_tui.export.request import ExportRequest
+from xmem_tui.tui.contract import Service
 from xmem_tui.tui.messages import JobsRefreshed
 from xmem_tui.tui.screens.dashboard import DashboardScreen
 from xmem_tui.tui.screens.help import HelpScreen
 from xmem_tui.tui.screens.jobs import JobsScreen
-from xmem_tui.tui.service import DashboardService, ExportRequest
+from xmem_tui.tui.service import DashboardService
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,10 @@ class XMemApp(App[str | None]):
     #: What the next propagation will run on; screens watch it (it is read off the UI thread at start-up).
     engine_label: reactive[str] = reactive("…")
 
-    def __init__(self, settings: Settings, service: Any = None, jobs_interval: float = 1.0) -> None:
+    def __init__(self, settings: Settings, service: Service | None = None, jobs_interval: float = 1.0) -> None:
         super().__init__()
         self.settings = settings
-        self.service = service if service is not None else DashboardService(settings)
+        self.service: Service = service if service is not None else DashboardService(settings)
         self.jobs_interval = jobs_interval
         self.last_jobs: JobsRefreshed | None = None
         self._shown_errors: dict[str, float] = {}
@@ -165,6 +167,6 @@ class XMemApp(App[str | None]):
         yield SystemCommand("Help", "Every key", self.action_help)
 
 
-def make_app(settings: Settings, service: Any = None) -> XMemApp:
+def make_app(settings: Settings, service: Service | None = None) -> XMemApp:
     """The one app factory, used by the CLI and by tests (tests pass a fake ``service``)."""
     return XMemApp(settings, service)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from textual.message import Message
 
-from xmem_tui.tui.service import JobRow, SourceSummary, VideoDetail, WorkerInfo
+from xmem_tui.tui.contract import JobRow, SourceSummary, VideoDetail, WorkerInfo
 
 
 @dataclass

@@ -8,16 +8,17 @@ methods, never at import time, so the dashboard paints before they load.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from xmem_tui.export.request import ExportRequest
+from xmem_tui.tui.contract import JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
 
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
@@ -31,110 +32,8 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".m
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
 
-@dataclass(frozen=True)
-class SourceSummary:
-    """One row of the sources table."""
-
-    path: Path
-    name: str
-    width: int = 0
-    height: int = 0
-    fps: float = 0.0
-    vfr: bool = False
-    duration_s: float = 0.0
-    frames: int = 0
-    objects: int = 0
-    keyframes: int = 0
-    masked_pct: float = 0.0
-    stale: int = 0
-    last_export: str = ""
-    last_check: str = ""
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class ReviewEntry:
-    """A frame worth a look, with why."""
-
-    frame: int
-    score: float
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class VideoDetail:
-    """Everything the video view shows about one source.
-
-    Attributes:
-        states: per frame, one of "user", "propagated", "stale" or "" (no mask).
-        objects: (id, name, (r, g, b)) per object.
-        progress: the last published propagation progress of this video, if any.
-    """
-
-    summary: SourceSummary
-    states: tuple[str, ...] = ()
-    objects: tuple[tuple[int, str, tuple[int, int, int]], ...] = ()
-    keyframes: tuple[int, ...] = ()
-    review: tuple[ReviewEntry, ...] = ()
-    timestamps_s: tuple[float, ...] = ()
-    progress: Progress | None = None
-
-
-@dataclass(frozen=True)
-class JobRow:
-    """One row of the jobs table."""
-
-    id: str
-    kind: str
-    video: str
-    state: str
-    done: int = 0
-    total: int = 0
-    message: str = ""
-    output: str = ""
-    error: str = ""
-    check: str = ""
-    progress: Progress | None = None
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """What the footer says about the worker."""
-
-    alive: bool
-    pid: int | None = None
-    state: str = "stopped"
-    job: str | None = None
-
-
-@dataclass(frozen=True)
-class ExportRequest:
-    """What the export dialog returns; turned into an export job's params."""
-
-    kind: str = "greenscreen"
-    preset: str = ""
-    objects: str = ""
-    codec: str = ""
-    median: int = 0
-    feather: float = 0.0
-    choke: int = 0
-    temporal: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def params(self) -> dict[str, Any]:
-        """Job parameters, leaving out what the user left at "default"."""
-        params: dict[str, Any] = {"kind": self.kind, **self.extra}
-        for key in ("preset", "objects", "codec"):
-            if getattr(self, key):
-                params[key] = getattr(self, key)
-        for key in ("median", "feather", "choke", "temporal"):
-            if getattr(self, key):
-                params[key] = getattr(self, key)
-        return params
-
-
 class DashboardService:
-    """Real implementation over the project's files (see module docstring)."""
+    """The real :class:`~xmem_tui.tui.contract.Service`, over the project's files (see module docstring)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -230,12 +129,12 @@ class DashboardService:
     def propagate(self, path: Path, frame: int, backward: bool = False, one_frame: bool = False,
                   clear_memory: bool = False) -> str:
         """Queue a propagation from ``frame`` (one frame only with ``one_frame``); returns the job id."""
-        params: dict[str, Any] = {"start": frame, "backward": backward, "engine": self.settings.processing.engine}
-        if one_frame:
-            params["end"] = frame - 1 if backward else frame + 1
-        if clear_memory:
-            params["clear_memory"] = True
-        job = self._queue().submit("propagate", self._relative(path), params)
+        from xmem_tui.inference.request import PropagationRequest
+
+        end = (frame - 1 if backward else frame + 1) if one_frame else None
+        request = PropagationRequest(start=frame, end=end, backward=backward,
+                                     engine=self.settings.processing.engine, clear_memory=clear_memory)
+        job = self._queue().submit("propagate", self._relative(path), request.to_params())
         self.ensure_worker()
         return job.id
 
@@ -246,10 +145,10 @@ class DashboardService:
             UserError: a bad parameter (from :func:`xmem_tui.export.options.resolve`), or an object the
                 workspace does not have.
         """
-        from xmem_tui.export.kinds import ExportError
+        from xmem_tui.export.errors import ExportError
         from xmem_tui.export.options import resolve
 
-        options = resolve(request.params(), self.settings)
+        options = resolve(request, self.settings)
         if options.objects:
             known = self._workspace(path).objects
             unknown = [k for k in options.objects if k not in known]
@@ -260,7 +159,7 @@ class DashboardService:
 
     def export(self, path: Path, request: ExportRequest) -> str:
         """Queue an export of ``path``; returns the job id."""
-        job = self._queue().submit("export", self._relative(path), request.params())
+        job = self._queue().submit("export", self._relative(path), request.to_params())
         self.ensure_worker()
         return job.id
 
@@ -296,13 +195,10 @@ class DashboardService:
 
     # ------------------------------------------------------------------ engines and the window
     def engine_label(self) -> str:
-        """"XMem" or "weight-free (optical flow)", as the next propagation will use."""
-        # The same test as ``xmem_tui.model.registry.available``, without importing the model package:
-        # its __init__ imports torch, seconds of CPU that would compete with the dashboard's first paint.
-        kind = self.settings.processing.engine
-        if kind == "flow" or (kind == "auto" and not (self.settings.models_dir / "XMem.pth").is_file()):
-            return "weight-free (optical flow)"
-        return "XMem"
+        """The label of the engine the next propagation will use ("XMem", "weight-free (optical flow)")."""
+        from xmem_tui.inference.registry import resolve_engine
+
+        return resolve_engine(self.settings, check=False).label
 
     def annotate(self, path: Path, frame: int) -> subprocess.Popen[bytes]:
         """Open the OpenCV annotation window on ``frame`` as its own process (it needs $DISPLAY).
@@ -372,27 +268,11 @@ class DashboardService:
 
     @staticmethod
     def _row(job: Job, progress: Progress | None) -> JobRow:
-        result = job.result or {}
-        outputs = result.get("outputs") or result.get("output") or ""
-        output = outputs[0] if isinstance(outputs, list) and outputs else str(outputs or "")
-        check = result.get("self_check") or result.get("check") or _report_check(result.get("report"))
-        if isinstance(check, dict):
-            check = "passed" if check.get("ok", check.get("passed")) else "failed"
-        elif isinstance(check, bool):
-            check = "passed" if check else "failed"
-        done = progress.done if progress else int(result.get("done", 0) or 0)
-        total = progress.total if progress else int(result.get("total", 0) or 0)
+        from xmem_tui.jobs.runners import result_of
+
+        result = result_of(job)
+        done = progress.done if progress else result.done
+        total = progress.total if progress else result.total
         return JobRow(id=job.id, kind=job.kind, video=job.video, state=job.state, done=done, total=total,
-                      message=progress.message if progress else "", output=output, error=job.error,
-                      check=str(check), progress=progress)
-
-
-def _report_check(report: object) -> str:
-    """"passed"/"failed" from an export's self-check report file (``<output>.check.json``), "" if unreadable."""
-    if not report:
-        return ""
-    try:
-        data = json.loads(Path(str(report)).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    return ("passed" if data.get("ok") else "failed") if isinstance(data, dict) and "ok" in data else ""
+                      message=progress.message if progress else "", output=result.output, error=job.error,
+                      check=result.check(), progress=progress)

@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
+from xmem_tui.tui.contract import SourceSummary
 from xmem_tui.tui.messages import SourcesChanged, SourcesScanned
-from xmem_tui.tui.service import SourceSummary
 from xmem_tui.tui.watcher import SourceWatcher
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.tui.widgets.tables import fill_table

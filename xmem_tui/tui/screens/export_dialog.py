@@ -1,5 +1,8 @@
 """The export dialog: kind, preset, objects, edge finishing and codec, returned as an ExportRequest.
 
+Kinds come from the export registry, codecs and presets from their tables. A field left empty (or at 0)
+is left out of the request, so the preset and ``[export]`` in config.toml apply.
+
 The request is checked by the service exactly as the export job will check it before the dialog closes,
 so a mistake (an unknown object, a codec the kind cannot write) is shown here, next to the fields, and
 not minutes later as a failed job.
@@ -19,7 +22,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from xmem_tui.errors import UserError
-from xmem_tui.tui.service import ExportRequest
+from xmem_tui.export.request import ExportRequest
 
 
 def _number(text: str, kind: type, default: float) -> float:
@@ -40,14 +43,15 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         self.default_kind = default_kind
 
     def compose(self) -> ComposeResult:
-        from xmem_tui.export.kinds import CODECS, KINDS
+        from xmem_tui.export.codecs import CODECS
         from xmem_tui.export.presets import PRESETS
+        from xmem_tui.export.registry import kind_names
 
         with Vertical(classes="dialog", id="export-dialog"):
             yield Label(f"export {self.video.name}", classes="dialog-title")
             with Grid(id="export-grid"):
                 yield Label("kind")
-                yield Select([(k, k) for k in KINDS], value=self.default_kind, allow_blank=False, id="kind",
+                yield Select([(k, k) for k in kind_names()], value=self.default_kind, allow_blank=False, id="kind",
                              compact=True)
                 yield Label("preset")
                 yield Select([(p, p) for p in PRESETS], prompt="none", id="preset", compact=True)
@@ -77,11 +81,12 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         def text(widget_id: str) -> str:
             return self.query_one(f"#{widget_id}", Input).value
 
-        return ExportRequest(kind=value("kind"), preset=value("preset"), objects=text("objects").strip(),
-                             codec=value("codec"), median=int(_number(text("median"), int, 0)),
-                             feather=float(_number(text("feather"), float, 0.0)),
-                             choke=int(_number(text("choke"), int, 0)),
-                             temporal=int(_number(text("temporal"), int, 0)))
+        return ExportRequest(kind=value("kind") or None, preset=value("preset") or None,
+                             objects=text("objects").strip() or None, codec=value("codec") or None,
+                             median=int(_number(text("median"), int, 0)) or None,
+                             feather=float(_number(text("feather"), float, 0.0)) or None,
+                             choke=int(_number(text("choke"), int, 0)) or None,
+                             temporal=int(_number(text("temporal"), int, 0)) or None)
 
     def action_confirm(self) -> None:
         self.query_one("#export-error", Static).update("checking…")

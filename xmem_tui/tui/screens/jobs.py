@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker
 
+from xmem_tui.tui.contract import JobRow
 from xmem_tui.tui.messages import JobsRefreshed
-from xmem_tui.tui.service import JobRow
 from xmem_tui.tui.widgets.tables import fill_table
 
 COLUMNS = ("job", "kind", "video", "state", "progress", "output / error", "check")

@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 from textual.worker import Worker
 
+from xmem_tui.tui.contract import VideoDetail
 from xmem_tui.tui.messages import DetailLoaded, PreviewLoaded
-from xmem_tui.tui.service import VideoDetail
 from xmem_tui.tui.widgets.preview import Preview
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.tui.widgets.timeline import LEGEND, Timeline

@@ -1,0 +1,64 @@
+"""What a mask file says about itself: its provenance record and the checksum of its soft masks.
+
+Every index mask carries, in PNG tEXt chunks, the :class:`~xmem_tui.workspace.records.FrameRecord` it
+was saved with (so ``state.json`` can be rebuilt from the masks alone) and the CRC32 of the soft-mask
+file saved with it (so a save killed between its two renames is detected). This module is the only
+place that writes or reads those chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from xmem_tui.workspace.records import FrameRecord
+
+log = logging.getLogger(__name__)
+
+#: tEXt key of an index mask holding its FrameRecord as JSON.
+RECORD_KEY = "xmem-tui"
+#: tEXt key of an index mask holding the CRC32 of the soft-mask file saved with it.
+SOFT_CRC_KEY = "xmem-tui-soft-crc32"
+
+
+@dataclass(frozen=True)
+class MaskMeta:
+    """The metadata of one index mask file.
+
+    Attributes:
+        record: its provenance, or None when it has none (a mask from another tool) or it is unreadable.
+        soft_crc: CRC32 (8 hex digits) of its soft-mask file, or None when it records none.
+    """
+
+    record: FrameRecord | None = None
+    soft_crc: str | None = None
+
+
+def file_crc(path: Path) -> str:
+    return f"{zlib.crc32(Path(path).read_bytes()):08x}"
+
+
+def mask_text(record: FrameRecord, soft_file: Path) -> dict[str, str]:
+    """The tEXt chunks of an index mask saved with ``record`` beside the soft masks in ``soft_file``."""
+    return {RECORD_KEY: json.dumps(record.to_json(), sort_keys=True), SOFT_CRC_KEY: file_crc(soft_file)}
+
+
+def read_meta(path: Path) -> MaskMeta:
+    """The metadata of the index mask at ``path``.
+
+    Raises:
+        MediaError: the file is not a readable PNG. OSError: it cannot be read.
+    """
+    from xmem_tui.media.masks import read_mask_text
+
+    text = read_mask_text(path)
+    record = None
+    try:
+        raw = json.loads(text.get(RECORD_KEY) or "{}")
+        record = FrameRecord(**raw) if raw else None
+    except (ValueError, TypeError) as exc:
+        log.warning("%s: unreadable provenance (%s)", path, exc)
+    return MaskMeta(record=record, soft_crc=text.get(SOFT_CRC_KEY))

@@ -1,0 +1,176 @@
+"""The records of a workspace: where each frame's mask came from, propagation runs, objects, stale frames.
+
+They live in ``state.json`` plus the ``frames.jsonl`` journal (:mod:`xmem_tui.workspace.journal`);
+:class:`Records` is the typed view over that state. Every method that changes it expects the caller to
+hold the workspace's write lock (:mod:`xmem_tui.workspace.locks`); reads refresh from the journal first,
+so they see what other processes wrote.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from xmem_tui.errors import WorkspaceError
+from xmem_tui.workspace.journal import StateJournal
+
+STATE_VERSION = 1
+USER_PREFIX = "user:"
+PROPAGATED = "propagated"
+USER_KINDS = ("click", "scribble", "free", "lasso", "import")
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """Where a frame's mask came from.
+
+    Attributes:
+        provenance: ``"propagated"`` or ``"user:<kind>"`` (click, scribble, free, lasso, import).
+        run: id of the propagation run that wrote it (None for user edits).
+        time: when it was written (seconds since the epoch).
+    """
+
+    provenance: str
+    run: str | None = None
+    time: float = 0.0
+
+    @property
+    def user(self) -> bool:
+        return self.provenance.startswith(USER_PREFIX)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An object's display name and overlay colour (RGB)."""
+
+    id: int
+    name: str
+    color: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A propagation run: used to tell which propagated frames a later user edit made stale."""
+
+    id: str
+    start: int
+    backward: bool
+    time: float
+
+
+def check_provenance(provenance: str) -> None:
+    if provenance == PROPAGATED:
+        return
+    if provenance.startswith(USER_PREFIX) and provenance[len(USER_PREFIX):] in USER_KINDS:
+        return
+    raise WorkspaceError(f"unknown provenance {provenance!r}; use 'propagated' or user:{{{','.join(USER_KINDS)}}}.")
+
+
+class Records:
+    """Frames, runs and objects of one workspace, over its snapshot and journal."""
+
+    def __init__(self, journal: StateJournal) -> None:
+        self.journal = journal
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.journal.state
+
+    def create(self, fingerprint: dict[str, Any], shape: tuple[int, int]) -> None:
+        """Start the state of a new workspace (caller saves it)."""
+        self.journal.state = {"version": STATE_VERSION, "fingerprint": fingerprint, "shape": list(shape),
+                              "objects": {}, "runs": {}, "frames": {}}
+
+    # ------------------------------------------------------------------ frames
+    def frames(self) -> dict[int, FrameRecord]:
+        """Every frame that has a mask, with its provenance (refreshed from disk)."""
+        self.journal.refresh()
+        return {int(k): FrameRecord(**v) for k, v in self.state["frames"].items()}
+
+    def frame(self, index: int) -> FrameRecord | None:
+        """Frame ``index``'s record as last read (no refresh: the caller refreshed under the lock)."""
+        entry = self.state["frames"].get(str(index))
+        return FrameRecord(**entry) if entry else None
+
+    def record_frame(self, index: int, record: FrameRecord) -> None:
+        self.journal.append({"f": index, **record.to_json()})
+
+    def record_clear(self, index: int) -> None:
+        self.journal.append({"f": index, "clear": True})
+
+    def replace_frames(self, frames: dict[int, FrameRecord], labels: Iterable[int]) -> None:
+        """Set every frame record at once (a rebuild from the mask files; caller saves the state)."""
+        self.state["frames"] = {str(i): r.to_json() for i, r in frames.items()}
+        self.ensure_objects(labels, journal=False)
+
+    def user_frames(self) -> list[int]:
+        """Frames annotated by the user, sorted."""
+        return sorted(i for i, r in self.frames().items() if r.user)
+
+    # ------------------------------------------------------------------ runs
+    def runs(self) -> dict[str, RunInfo]:
+        self.journal.refresh()
+        return {k: RunInfo(id=k, **v) for k, v in self.state.get("runs", {}).items()}
+
+    def begin_run(self, start: int, backward: bool) -> str:
+        """Register a propagation run starting at ``start``; returns its id (stored in each frame it writes)."""
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.journal.append({"run": run_id, "start": start, "backward": backward, "time": time.time()})
+        return run_id
+
+    def stale_frames(self) -> list[int]:
+        """Propagated frames made before a later user edit upstream of them (in the run's direction).
+
+        Such a mask was derived from an annotation that has since changed, so it should be propagated again.
+        """
+        records = self.frames()
+        runs = self.runs()
+        user = [(i, r.time) for i, r in records.items() if r.user]
+        stale = []
+        for index, record in records.items():
+            run = runs.get(record.run or "")
+            if record.user or run is None:
+                continue
+            lo, hi = (index, run.start) if run.backward else (run.start, index)
+            if any(lo <= u <= hi and u != index and t > run.time for u, t in user):
+                stale.append(index)
+        return sorted(stale)
+
+    # ------------------------------------------------------------------ objects
+    def objects(self) -> dict[int, ObjectInfo]:
+        """Objects seen in this workspace, with names and colours."""
+        self.journal.refresh()
+        return {int(k): ObjectInfo(id=int(k), name=v["name"], color=tuple(v["color"]))
+                for k, v in sorted(self.state["objects"].items(), key=lambda kv: int(kv[0]))}
+
+    def ensure_objects(self, ids: Iterable[Any], journal: bool = True) -> None:
+        """Give every new object id a default name and colour."""
+        from xmem_tui.media.palette import object_color
+
+        for object_id in (int(i) for i in ids):
+            if object_id and str(object_id) not in self.state["objects"]:
+                entry = {"object": object_id, "name": f"object {object_id}", "color": list(object_color(object_id))}
+                if journal:
+                    self.journal.append(entry)
+                else:
+                    self.journal.apply(entry)
+
+    def set_object(self, object_id: int, name: str | None, color: tuple[int, int, int] | None) -> None:
+        """Rename or recolour object ``object_id`` (1-255), creating it if new."""
+        if not 1 <= object_id <= 255:
+            raise WorkspaceError(f"object id {object_id} is out of range; use 1-255.")
+        self.journal.refresh()
+        self.ensure_objects([object_id])
+        entry = dict(self.state["objects"][str(object_id)])
+        if name is not None:
+            entry["name"] = name.strip() or entry["name"]
+        if color is not None:
+            entry["color"] = [int(c) for c in color]
+        self.journal.append({"object": object_id, **entry})
