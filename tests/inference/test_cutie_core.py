@@ -54,8 +54,9 @@ def test_outputs_follow_the_order_objects_were_given(net: Cutie) -> None:
 def test_objects_default_to_the_mask_values_and_new_ones_are_appended(net: Cutie) -> None:
     core = CutieCore(net, CONFIG)
     images = _images(3)
-    core.step(images[0], _mask((3, 0, 20, 0, 20)))
+    first = core.step(images[0], _mask((3, 0, 20, 0, 20)).numpy().astype("uint8"))  # arrays are taken too
     assert core.objects == [3] and not core.last_flags["segmented"]  # nothing known: no segmentation
+    assert torch.equal(first.argmax(0) == 1, _mask((3, 0, 20, 0, 20)) == 3)
     core.step(images[1])
     out = core.step(images[2], _mask((3, 0, 20, 0, 20), (1, 25, 40, 30, 50)))
     assert core.objects == [3, 1] and core.last_flags["segmented"]  # a new object: segment, then merge
@@ -158,3 +159,27 @@ def test_sensory_updates_are_spread_over_the_memory_interval() -> None:
     assert stagger_steps(5, 5) == {1, 2, 3, 4, 5}
     assert stagger_steps(10, 5) == {1, 3, 5, 7, 10}
     assert stagger_steps(2, 5) == {1, 2}
+
+
+def test_mixed_precision_keeps_memory_in_float32(net: Cutie) -> None:
+    """CPU bfloat16 autocast stands in for the engine's CUDA fp16 one: the network runs in half precision,
+    while memory, sensory memory and summaries stay float32 and the outputs stay close."""
+    images = _images(6, seed=4)
+    mask = _mask((1, 5, 30, 5, 40), (2, 30, 40, 0, 20))
+    outs = {}
+    for half in (False, True):
+        core = CutieCore(net, CONFIG)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+            outs[half] = [core.step(image, mask if t == 0 else None) for t, image in enumerate(images)]
+        stores = [s for b in core.memory.buckets for s in (b.perm, b.work, b.long) if s.key is not None]
+        assert all(s.key.dtype == s.values[0].dtype == torch.float32 for s in stores)
+        assert core.memory.sensory[1].dtype == core.memory.summaries[2].dtype == torch.float32
+    for full, half_out in zip(outs[False], outs[True], strict=True):
+        assert half_out.dtype == torch.float32 and torch.allclose(full, half_out, atol=1e-2)
+
+
+def test_core_is_exported_lazily_by_the_inference_package() -> None:
+    import xmem_tui.inference as inference
+    from xmem_tui.inference.cutie import core
+
+    assert inference.CutieCore is core.CutieCore and "CutieCore" in inference.__all__

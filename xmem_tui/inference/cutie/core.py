@@ -118,9 +118,10 @@ class CutieCore:
         """Process the next frame.
 
         Args:
-            image: float32 (3, H, W) RGB in [0, 1] (not normalised), on the network's device.
-            mask: optional int64 (H, W) index mask; ``objects`` are the ids it annotates (None: its non-zero
-                values). Known objects missing from ``objects`` keep their prediction outside the mask.
+            image: float32 (3, H, W) RGB in [0, 1] (not normalised); moved to the network's device.
+            mask: optional int64 (H, W) index mask (a tensor or array); ``objects`` are the ids it annotates
+                (None: its non-zero values). Known objects missing from ``objects`` keep their prediction
+                outside the mask.
             objects: ids annotated by ``mask``; new ids become new objects, in this order.
             end: last frame of the run; it is neither memorised nor used to update the sensory memory.
             permanent: store this masked frame in permanent memory (None: the ``permanent_masks`` option).
@@ -131,7 +132,10 @@ class CutieCore:
             float32 (1 + K, H, W) probabilities in [0, 1] summing to 1 per pixel: background, then the K
             objects known so far in the order they were first given.
         """
+        device = self.network.pixel_encoder.conv1.weight.device
+        image = torch.as_tensor(image, device=device)
         if mask is not None:
+            mask = torch.as_tensor(mask, device=device).long()
             objects = [int(x) for x in (objects if objects is not None else mask.unique().tolist()) if x != 0]
             if not objects:
                 raise ValueError("a mask must annotate at least one object")
@@ -217,7 +221,8 @@ class CutieCore:
         value, sensory, summaries = self.network.encode_mask(image, pix_feat, sensory, self.last_mask)
         if write_memory:
             values = value.flatten(2).permute(2, 0, 1).float()  # (HW, K, CV)
-            self.memory.add(_rows(key), _rows(shrinkage)[:, 0], _rows(selection), values, summaries.float(),
-                            list(self.objects), permanent=permanent)
+            with torch.autocast(key.device.type, enabled=False):  # consolidation needs float32
+                self.memory.add(_rows(key), _rows(shrinkage)[:, 0], _rows(selection), values, summaries.float(),
+                                list(self.objects), permanent=permanent)
         self.memory.sensory.update(zip(self.objects, sensory.float(), strict=True))
         self.last_mem_t = self.t
