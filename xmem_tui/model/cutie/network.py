@@ -136,9 +136,8 @@ class Cutie(nn.Module):
     def pixel_fusion(self, pix_feat: Tensor, readout: Tensor, sensory: Tensor, last_mask: Tensor) -> Tensor:
         """Memory readout (N, CV, h, w) of N objects read together, their sensory memory and last masks
         (N, H, W) at the padded input size -> fused pixel readout (N, C, h, w)."""
-        small = F.interpolate(last_mask[None], size=sensory.shape[-2:], mode="area")[0].to(sensory.dtype)
-        return self.pixel_fuser(pix_feat, readout, sensory.to(readout.dtype), small.to(readout.dtype),
-                                other_objects(small).to(readout.dtype))
+        small = F.interpolate(last_mask[None].float(), size=sensory.shape[-2:], mode="area")[0]
+        return self.pixel_fuser(pix_feat, readout, sensory, small, other_objects(small))
 
     def readout_query(self, pixel: Tensor, summaries: Tensor, need_aux: bool = False) -> tuple[Tensor, list[Tensor]]:
         """Object transformer over N objects read together; see :class:`ObjectTransformer`."""
