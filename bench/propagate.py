@@ -21,31 +21,37 @@ import copy
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from xmem_tui.inference.attention import readout, similarity, topk_softmax
 from xmem_tui.inference.core import InferenceCore
+from xmem_tui.inference.engine import Engine
 from xmem_tui.inference.winograd import accelerate
 from xmem_tui.inference.xmem_engine import XMemEngine, image_to_tensor
-from xmem_tui.model import XMem
+from xmem_tui.model import Cutie, XMem
 
 DEMO = {"top_k": 30, "mem_every": 10, "deep_update_every": -1, "enable_long_term": True,
         "enable_long_term_count_usage": True, "max_mid_term_frames": 10, "min_mid_term_frames": 5,
         "num_prototypes": 128, "max_long_term_elements": 10000}
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+N = TypeVar("N", XMem, Cutie)
 
 
-def build_net() -> tuple[XMem, str]:
+def build_net(model: type[N] = XMem, manifest: str = "manifests/xmem.tsv") -> tuple[N, str]:
+    """``model`` with the reference's seed-0 synthetic weights (``manifest`` under ../shared/reference), or
+    randomly initialised where the reference is missing; and which of the two it is."""
     if (REFERENCE / "synth_weights.py").is_file():
         sys.path.insert(0, str(REFERENCE))
         from synth_weights import synthesize
 
-        return XMem.from_checkpoint(synthesize(str(REFERENCE / "manifests" / "xmem.tsv"), 0)), "synthetic"
+        return model.from_checkpoint(synthesize(str(REFERENCE / manifest), 0)), "synthetic"
     torch.manual_seed(0)
-    return XMem().eval(), "random init"
+    return model().eval(), "random init"
 
 
 def video(h: int, w: int, n: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
@@ -75,6 +81,13 @@ def long_run(net: XMem, device: torch.device, checkpoints: list[int]) -> None:
     engine = XMemEngine(net, DEMO, device, amp=device.type == "cuda")
     engine.reset([1])
     print(f"\n1. long run at 64x112, 1 object, demo config (long-term cap {DEMO['max_long_term_elements']})")
+    memory_table(engine, frames, mask, checkpoints, lambda: peak_mb(device))
+
+
+def memory_table(engine: Engine, frames: list[np.ndarray], mask: np.ndarray, checkpoints: list[int],
+                 peak: Callable[[], float]) -> None:
+    """Propagate ``frames`` in a loop (mask on the first); a row of speed, peak MB and memory sizes per
+    checkpoint, and the peak's growth over the last two."""
     print(f"{'frames':>7} {'frames/s':>9} {'peak MB':>9} {'working':>8} {'long-term':>10}")
     t0, done, peaks = time.perf_counter(), 0, {}
     for stop in checkpoints:
@@ -82,7 +95,7 @@ def long_run(net: XMem, device: torch.device, checkpoints: list[int]) -> None:
             engine.step(frames[done % len(frames)], mask if done == 0 else None)
             done += 1
         stats = engine.memory_stats()
-        peaks[stop] = peak_mb(device)
+        peaks[stop] = peak()
         print(f"{done:>7} {done / (time.perf_counter() - t0):>9.1f} {peaks[stop]:>9.0f} {stats.working:>8} "
               f"{stats.long_term:>10}", flush=True)
     if len(checkpoints) >= 2:
@@ -110,11 +123,20 @@ def latency(net: XMem, fast: XMem, device: torch.device, n: int, threads: int) -
             if t > 0:  # frame 0 is the annotated frame
                 times[name][0].append(time.perf_counter() - w0)
                 times[name][1].append((time.process_time() - c0) / threads)
-        a, b = outs.values()
-        d = (a - b).abs()
-        worst = [max(worst[0], float(d.max())), max(worst[1], float(d.mean())),
-                 max(worst[2], float((a.argmax(0) != b.argmax(0)).float().mean()))]
+        worst = worst_difference(worst, *outs.values())
     print(f"\n2. 480x854, 1 object, demo config, {n} propagated frames (mem_every 10), {threads} threads")
+    print_latency(times, worst)
+
+
+def worst_difference(worst: list[float], a: torch.Tensor, b: torch.Tensor) -> list[float]:
+    """[max abs, mean abs, argmax mismatch] of two (K+1, H, W) outputs, folded into the worst so far."""
+    d = (a - b).abs()
+    return [max(worst[0], float(d.max())), max(worst[1], float(d.mean())),
+            max(worst[2], float((a.argmax(0) != b.argmax(0)).float().mean()))]
+
+
+def print_latency(times: dict[str, tuple[list[float], list[float]]], worst: list[float]) -> None:
+    """Median wall and CPU seconds per frame of each variant, as ratios to the first, and their difference."""
     print(f"{'':>22} {'wall s/frame':>13} {'CPU s/frame':>12}")
     base = None
     for name, (wall, cpu) in times.items():
@@ -148,13 +170,19 @@ def readout_bench(device: torch.device, reps: int) -> None:
           f"{float((res['dense (official)'] - res['sparse top-k']).abs().max()):.1e}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_args(doc: str) -> argparse.Namespace:
+    """--quick, --threads (applied), --device of a propagation benchmark."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run (250 frames, 3 frames at 480p)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    args = bench_args(__doc__)
     device = torch.device(args.device)
     net, origin = build_net()
     net = net.to(device)

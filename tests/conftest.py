@@ -56,12 +56,18 @@ def synth_weights(reference_dir: Path) -> ModuleType:
     return module
 
 
+def manifest_path(reference_dir: Path, name: str) -> Path:
+    """The state-dict schema of a reference network: ``cutie_base`` lives with the Cutie fixtures."""
+    return reference_dir / ("cutie/cutie_base.tsv" if name == "cutie_base" else f"manifests/{name}.tsv")
+
+
 @pytest.fixture(scope="session")
 def synth_checkpoint(reference_dir: Path, synth_weights: ModuleType,
                      tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """``synth_checkpoint("xmem")`` -> a real ``.pth`` of the reference's seed-0 weights (made once per session).
 
-    Names: ``xmem``, ``s2m``, ``fbrs_resnet50_dh128`` (the manifests in ../shared/reference/manifests).
+    Names: ``xmem``, ``s2m``, ``fbrs_resnet50_dh128`` (the manifests in ../shared/reference/manifests) and
+    ``cutie_base`` (../shared/reference/cutie/cutie_base.tsv).
     """
     import torch
 
@@ -70,7 +76,7 @@ def synth_checkpoint(reference_dir: Path, synth_weights: ModuleType,
     def make(name: str) -> Path:
         if name not in made:
             path = tmp_path_factory.mktemp("checkpoints") / f"{name}.pth"
-            torch.save(synth_weights.synthesize(str(reference_dir / "manifests" / f"{name}.tsv"), seed=0), path)
+            torch.save(synth_weights.synthesize(str(manifest_path(reference_dir, name)), seed=0), path)
             made[name] = path
         return made[name]
 

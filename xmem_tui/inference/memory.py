@@ -126,7 +126,11 @@ class KeyValueStore:
         self.values = [_keep(v, start, tail) if v.shape[0] >= min_size else v for v in self.values]
 
     def keep_mask(self, survived: Tensor) -> None:
-        """Keep the elements where ``survived`` (N,) is true; each group keeps the matching tail rows."""
+        """Keep the elements where ``survived`` (N,) is true; each group keeps the matching tail rows.
+
+        ``survived`` may also be int64 indices (which may reorder the elements) when every group covers all
+        elements, as in Cutie's single-group stores.
+        """
         n = self.size
         for name in ("key", "shrinkage", "selection", "use_count", "life_count"):
             x = getattr(self, name)

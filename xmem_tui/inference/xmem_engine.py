@@ -11,10 +11,7 @@ propagation reaches it); the engine recognises it (a digest of frame and mask) a
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import itertools
-import logging
 from collections.abc import Mapping
 from os import PathLike
 from typing import Any
@@ -23,11 +20,9 @@ import numpy as np
 import torch
 
 from xmem_tui.inference.core import InferenceCore
-from xmem_tui.inference.engine import MemoryStats
-from xmem_tui.inference.winograd import accelerate
+from xmem_tui.inference.engine import MemoryStats, annotation_digest
+from xmem_tui.inference.placement import autocast, cuda_amp, frame_to_tensor, place_network
 from xmem_tui.model.network import XMem
-
-logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,30 +30,16 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def image_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 (H, W, 3) RGB -> float32 (3, H, W): /255 then (x - mean) / std with float32 statistics."""
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected a uint8 (H, W, 3) RGB frame, got {frame.dtype} {frame.shape}")
-    if not frame.flags.writeable:  # decoded frames are shared read-only; torch needs its own buffer
-        frame = frame.copy()
-    x = torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1).float() / 255
+    x = frame_to_tensor(frame, device)
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=x.device)[:, None, None]
     std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=x.device)[:, None, None]
     return (x - mean) / std
 
 
 def load_xmem(path: str | PathLike[str], device: torch.device | str) -> XMem:
-    """Load ``XMem.pth`` safely (weights_only), move it to ``device`` in eval mode.
-
-    On CPU and CUDA the weights are converted to channels_last: oneDNN and cuDNN run these convolutions
-    (and the stem's max pooling) faster in that layout; the core then feeds channels_last images. On CPU
-    the widest 3x3 convolutions also switch to Winograd (:mod:`xmem_tui.inference.winograd`).
-    """
-    device = torch.device(device)
-    net = XMem.from_checkpoint(path, map_location="cpu").to(device).eval()
-    if device.type in ("cpu", "cuda"):
-        net = net.to(memory_format=torch.channels_last)
-    if device.type == "cpu":
-        accelerate(net)
-    return net
+    """Load ``XMem.pth`` safely (weights_only) onto ``device`` in eval mode, in the layout and kernels
+    :func:`~xmem_tui.inference.placement.place_network` picks (channels_last; Winograd on CPU)."""
+    return place_network(XMem.from_checkpoint(path, map_location="cpu"), device)
 
 
 class XMemEngine:
@@ -81,9 +62,7 @@ class XMemEngine:
     def __init__(self, network: XMem, core_config: Mapping[str, Any], device: torch.device,
                  amp: bool = False, permanent_masks: bool = True) -> None:
         self.device = torch.device(device)
-        self.amp = bool(amp) and self.device.type == "cuda"
-        if amp and not self.amp:
-            logger.info("fp16 autocast is only used on CUDA; running float32 on %s", self.device)
+        self.amp = cuda_amp(amp, self.device)
         self.core = InferenceCore(network, core_config)
         self.permanent_masks = bool(permanent_masks)
         self.labels: list[int] = []
@@ -97,11 +76,6 @@ class XMemEngine:
         self.core.set_all_labels(labels)
         self.labels = list(labels)
         self._permanent.clear()
-
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.amp:
-            return torch.autocast("cuda", dtype=torch.float16)
-        return contextlib.nullcontext()
 
     def step(self, frame: np.ndarray, mask: np.ndarray | None = None, *, end: bool = False) -> np.ndarray:
         """Segment one frame (uint8 (H, W, 3) RGB); ``mask`` is a uint8 (H, W) index mask or None.
@@ -126,10 +100,10 @@ class XMemEngine:
                 # non-synchronised deep updates the hidden state, differ).
                 valid = self.labels
                 if not end:
-                    digest = _digest(frame, mask)
+                    digest = annotation_digest(frame, mask)
                     permanent, write = True, digest not in self._permanent
                     self._permanent.add(digest)
-        with self._autocast():
+        with autocast(self.amp):
             probs = self.core.step(image, mask_t, valid, end, permanent=permanent, write_memory=write)
         return probs.float().cpu().numpy()
 
@@ -143,11 +117,3 @@ class XMemEngine:
         return MemoryStats(working=memory.work.size + memory.perm.size, long_term=memory.long.size,
                            extra={"long_term_max": float(self.core.config.get("max_long_term_elements", 0)),
                                   "permanent": float(memory.perm.size)})
-
-
-def _digest(frame: np.ndarray, mask: np.ndarray) -> bytes:
-    """Identity of an annotated frame fed to the engine (about 1 ms for a 480p frame)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(np.ascontiguousarray(frame).data)
-    h.update(np.ascontiguousarray(mask).data)
-    return h.digest()

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from xmem_tui.model.resnet import BasicBlock, Bottleneck, make_stage, make_stem
+from xmem_tui.model.resnet import BasicBlock, Bottleneck, make_resnet18_trunk, make_stage, make_stem
 
 
 def _conv3(in_ch: int, out_ch: int) -> nn.Conv2d:
@@ -19,12 +19,16 @@ def _conv3(in_ch: int, out_ch: int) -> nn.Conv2d:
 
 
 class GroupResBlock(nn.Module):
-    """Pre-activation residual block; a 3x3 conv shortcut (sees the raw input) when widths differ."""
+    """Pre-activation residual block; a conv shortcut (sees the raw input) when widths differ.
 
-    def __init__(self, in_ch: int, out_ch: int) -> None:
+    The shortcut is 3x3 in XMem and 1x1 in Cutie (``shortcut_kernel``).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, shortcut_kernel: int = 3) -> None:
         super().__init__()
         # Registered before conv1 so the state-dict order matches the official checkpoint.
-        self.downsample = _conv3(in_ch, out_ch) if in_ch != out_ch else None
+        self.downsample = (nn.Conv2d(in_ch, out_ch, shortcut_kernel, padding=shortcut_kernel // 2)
+                           if in_ch != out_ch else None)
         self.conv1 = _conv3(in_ch, out_ch)
         self.conv2 = _conv3(out_ch, out_ch)
 
@@ -138,29 +142,49 @@ class HiddenUpdater(nn.Module):
 
 
 class KeyProjection(nn.Module):
-    """Key (CK ch), shrinkage (d^2 + 1, 1 ch) and selection (sigmoid, CK ch) from the 1/16 features."""
+    """Key (CK ch), shrinkage (d^2 + 1, 1 ch) and selection (sigmoid, CK ch) from the 1/16 features.
 
-    def __init__(self, in_ch: int, key_dim: int) -> None:
+    Cutie first projects the features to ``mid_ch`` channels with a 1x1 ``pix_feat_proj``; XMem does not.
+    """
+
+    def __init__(self, in_ch: int, key_dim: int, mid_ch: int | None = None) -> None:
         super().__init__()
-        self.key_proj = _conv3(in_ch, key_dim)
-        self.d_proj = _conv3(in_ch, 1)
-        self.e_proj = _conv3(in_ch, key_dim)
+        self.pix_feat_proj = None if mid_ch is None else nn.Conv2d(in_ch, mid_ch, 1)
+        width = in_ch if mid_ch is None else mid_ch
+        self.key_proj = _conv3(width, key_dim)
+        self.d_proj = _conv3(width, 1)
+        self.e_proj = _conv3(width, key_dim)
 
     def forward(self, x: Tensor, need_s: bool, need_e: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        if self.pix_feat_proj is not None:
+            x = self.pix_feat_proj(x)
         shrinkage = self.d_proj(x) ** 2 + 1 if need_s else None
         selection = torch.sigmoid(self.e_proj(x)) if need_e else None
         return self.key_proj(x), shrinkage, selection
 
 
-class KeyEncoder(nn.Module):
-    """ResNet-50 to layer3; returns (f16 1024 ch, f8 512 ch, f4 256 ch)."""
+#: ResNet depth -> (block, blocks per stage) of the three stages a key/pixel encoder keeps
+TRUNKS: dict[int, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int]]] = {
+    50: (Bottleneck, (3, 4, 6)),
+    18: (BasicBlock, (2, 2, 2)),
+}
 
-    def __init__(self) -> None:
+
+class KeyEncoder(nn.Module):
+    """ResNet-50 (or ResNet-18, Cutie-small's pixel encoder) to layer3; returns (f16, f8, f4).
+
+    Widths are :attr:`ms_dims`: (1024, 512, 256) for ResNet-50, (256, 128, 64) for ResNet-18.
+    """
+
+    def __init__(self, depth: int = 50) -> None:
         super().__init__()
+        block, counts = TRUNKS[depth]
+        e = block.expansion
+        self.ms_dims = (256 * e, 128 * e, 64 * e)
         self.conv1, self.bn1, self.relu, self.maxpool = make_stem(3)
-        self.res2 = make_stage(Bottleneck, 64, 64, 3, 1)
-        self.layer2 = make_stage(Bottleneck, 256, 128, 4, 2)
-        self.layer3 = make_stage(Bottleneck, 512, 256, 6, 2)
+        self.res2 = make_stage(block, 64, 64, counts[0], 1)
+        self.layer2 = make_stage(block, 64 * e, 128, counts[1], 2)
+        self.layer3 = make_stage(block, 128 * e, 256, counts[2], 2)
 
     def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(image))))
@@ -174,10 +198,8 @@ class ValueEncoder(nn.Module):
 
     def __init__(self, value_dim: int, hidden_dim: int, in_ch: int = 5) -> None:
         super().__init__()
-        self.conv1, self.bn1, self.relu, self.maxpool = make_stem(in_ch)
-        self.layer1 = make_stage(BasicBlock, 64, 64, 2, 1)
-        self.layer2 = make_stage(BasicBlock, 64, 128, 2, 2)
-        self.layer3 = make_stage(BasicBlock, 128, 256, 2, 2)
+        self.conv1, self.bn1, self.relu, self.maxpool, self.layer1, self.layer2, self.layer3 = (
+            make_resnet18_trunk(in_ch))
         self.fuser = FeatureFusionBlock(1024, 256, value_dim, value_dim)
         self.hidden_reinforce = HiddenReinforcer(value_dim, hidden_dim) if hidden_dim > 0 else None
 

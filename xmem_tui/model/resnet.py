@@ -85,3 +85,10 @@ def make_stem(in_ch: int) -> tuple[nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPoo
         nn.ReLU(inplace=True),
         nn.MaxPool2d(3, stride=2, padding=1),
     )
+
+
+def make_resnet18_trunk(in_ch: int) -> tuple[nn.Module, ...]:
+    """Stem and the three stages of a ResNet-18 to stride 16 (64/128/256 ch), in state-dict order:
+    conv1, bn1, relu, maxpool, layer1, layer2, layer3 (XMem's value encoder, Cutie's mask encoder)."""
+    return (*make_stem(in_ch), make_stage(BasicBlock, 64, 64, 2, 1), make_stage(BasicBlock, 64, 128, 2, 2),
+            make_stage(BasicBlock, 128, 256, 2, 2))

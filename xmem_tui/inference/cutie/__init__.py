@@ -1,0 +1,1 @@
+"""Cutie's inference core (memory buckets, sensory memory, object summaries) and its memory estimate."""
