@@ -131,7 +131,7 @@ def build_engine(settings: Settings, kind: str | None = None) -> Engine:
     device = select_device(settings)
     path = xmem_checkpoint(settings)
     log.info("loading XMem from %s on %s (amp %s)", path, device, settings.processing.amp)
-    network = load_xmem(path, device)
+    network = load_xmem(path, device, settings.processing.backend)
     return XMemEngine(network, settings.xmem.core_config(), device, settings.processing.amp)
 
 
@@ -153,7 +153,8 @@ class EngineCache:
         path = xmem_checkpoint(settings)
         stat = path.stat()
         return ("xmem", str(path), stat.st_size, stat.st_mtime_ns, settings.processing.device,
-                settings.processing.amp, tuple(sorted(settings.xmem.core_config().items())))
+                settings.processing.amp, settings.processing.backend,
+                tuple(sorted(settings.xmem.core_config().items())))
 
     def get(self, settings: Settings, kind: str | None = None) -> Engine:
         """The cached engine for these settings, building it (and dropping stale ones) if needed."""

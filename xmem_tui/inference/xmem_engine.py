@@ -1,8 +1,9 @@
 """XMem behind the :class:`~xmem_tui.inference.engine.Engine` protocol: numpy in, numpy out.
 
 Everything device-specific lives here: ImageNet normalisation (README section 4), moving tensors to the
-device, fp16 autocast and channels_last on CUDA. Memory attention always runs in float32 (the core
-disables autocast around it), because fp16 keys lose the precision the top-k selection depends on.
+device, fp16 autocast and channels_last on CUDA, the CPU backend (:mod:`.cpu_backend`). Memory attention
+always runs in float32 (the core disables autocast around it), because fp16 keys lose the precision the
+top-k selection depends on.
 
 User masks go to the core's permanent memory (``permanent_masks``): an annotated frame stays in memory for
 the whole run. A run may feed the same annotated frame twice (once when priming memory, again when the
@@ -23,8 +24,8 @@ import numpy as np
 import torch
 
 from xmem_tui.inference.core import InferenceCore
+from xmem_tui.inference.cpu_backend import apply_backend, backend_of
 from xmem_tui.inference.engine import MemoryStats
-from xmem_tui.inference.winograd import accelerate
 from xmem_tui.model.network import XMem
 
 logger = logging.getLogger(__name__)
@@ -45,19 +46,20 @@ def image_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
     return (x - mean) / std
 
 
-def load_xmem(path: str | PathLike[str], device: torch.device | str) -> XMem:
+def load_xmem(path: str | PathLike[str], device: torch.device | str, backend: str = "auto") -> XMem:
     """Load ``XMem.pth`` safely (weights_only), move it to ``device`` in eval mode.
 
-    On CPU and CUDA the weights are converted to channels_last: oneDNN and cuDNN run these convolutions
-    (and the stem's max pooling) faster in that layout; the core then feeds channels_last images. On CPU
-    the widest 3x3 convolutions also switch to Winograd (:mod:`xmem_tui.inference.winograd`).
+    On CUDA the weights are converted to channels_last (cuDNN runs these convolutions faster in that
+    layout; the core then feeds channels_last images). On the CPU the layout stays contiguous, so that the
+    keys round exactly as the official code's, and ``backend`` (``processing.backend``: auto, nnpack or
+    torch) picks what runs the decoder and value encoder; one that cannot run here falls back to torch
+    with a warning (see :func:`~xmem_tui.inference.cpu_backend.apply_backend`).
     """
     device = torch.device(device)
     net = XMem.from_checkpoint(path, map_location="cpu").to(device).eval()
-    if device.type in ("cpu", "cuda"):
+    if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    if device.type == "cpu":
-        accelerate(net)
+    apply_backend(net, backend, device)
     return net
 
 
@@ -75,11 +77,12 @@ class XMemEngine:
             for that step. False is the official core's behaviour.
     """
 
-    name = "XMem"
     weight_free = False
 
     def __init__(self, network: XMem, core_config: Mapping[str, Any], device: torch.device,
                  amp: bool = False, permanent_masks: bool = True) -> None:
+        #: shown by every UI, e.g. "XMem (nnpack)": which backend runs the convolutions is visible
+        self.name = f"XMem ({backend_of(network)})"
         self.device = torch.device(device)
         self.amp = bool(amp) and self.device.type == "cuda"
         if amp and not self.amp:
