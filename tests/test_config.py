@@ -53,6 +53,8 @@ def test_values_and_overrides(tmp_path: Path) -> None:
     ("[processing]\namp = 1\n", "processing.amp = 1 is not allowed; use true or false"),
     ("[processing]\ndevice = \"gpu\"\n", "use auto, cpu, cuda, cuda:N or mps"),
     ("[processing]\nengine = \"sam\"\n", "use one of: auto, xmem, flow"),
+    ("[processing]\nbackend = \"openvino\"\n", "processing.backend = 'openvino' is not allowed; use one of: auto, "
+                                                  "nnpack, torch"),
     ("[processing]\nsizee = 3\n", "unknown key processing.sizee; allowed keys in [processing]: size"),
     ("[proccessing]\n", "unknown section [proccessing]"),
     ("[xmem]\nmin_mid_term_frames = 10\n", "must be smaller than xmem.max_mid_term_frames"),

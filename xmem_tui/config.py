@@ -80,6 +80,9 @@ class ProcessingSettings:
                                "the models folder (XMem if its weights exist, else the weight-free flow).",
                        choices=_engines)
     threads: int = _opt(0, "CPU threads for torch; 0 lets torch decide.", lo=0, hi=512)
+    backend: str = _opt("auto", "What runs XMem's convolutions on the CPU: auto (nnpack where it works), "
+                        "nnpack (Winograd, fastest) or torch (oneDNN, the official arithmetic).",
+                        choices=("auto", "nnpack", "torch"))
 
 
 @dataclass(frozen=True)

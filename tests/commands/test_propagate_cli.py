@@ -137,7 +137,7 @@ def test_auto_engine_uses_xmem_when_the_weights_exist(project: Path, capsys: pyt
     with caplog.at_level(logging.INFO):
         assert cli(project, "propagate", "clip.mp4", "--from", "0", "--to", "4", *flags) == 0
     out, err = capsys.readouterr()
-    assert "propagated 4 frames forward" in out and "with XMem in" in out
+    assert "propagated 4 frames forward" in out and "with XMem (" in out
     assert memory in err and "(4/4)" in err
     assert "estimated peak memory on CPU" in caplog.text  # the pre-flight estimate is logged
     ws = workspace(project)

@@ -24,7 +24,7 @@ HW = 66
 
 @pytest.fixture(scope="module")
 def fast(synth_checkpoint: Callable[[str], Path]) -> Cutie:
-    """What the app loads on CPU: channels_last and Winograd convolutions."""
+    """What the app loads on CPU: contiguous layout, the default backend after the keys."""
     return load_cutie(synth_checkpoint("cutie_base"), "cpu")
 
 
@@ -54,7 +54,7 @@ def test_engine_matches_the_official_core_and_maps_labels(
                         end=t == len(frames) - 1).numpy()
         assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (3, *frame.shape[:2])
         np.testing.assert_allclose(out.sum(0), 1, atol=1e-5)
-        np.testing.assert_allclose(out, ref, atol=2e-3)  # Winograd/channels_last vs plain convolutions
+        np.testing.assert_allclose(out, ref, atol=2e-3)  # NNPACK after the keys vs plain convolutions
         assert (out.argmax(0) != ref.argmax(0)).mean() < 1e-3
     first = engine.step(frames[0], mask)  # a given mask comes back soft-aggregated, channel k = label k
     assert ((first.argmax(0) == 1) == (mask == 3)).all() and ((first.argmax(0) == 2) == (mask == 7)).all()

@@ -17,6 +17,7 @@ import torch
 
 from xmem_tui.inference import CutieCore
 from xmem_tui.inference.core import pad_to_multiple
+from xmem_tui.inference.cutie_engine import load_cutie
 from xmem_tui.model import Cutie
 
 from .golden import MEAN_ABS, accepted, new_worst, update_worst
@@ -28,7 +29,8 @@ CASES = {"A": "case_A_short.npz", "B": "case_B_add_objects.npz", "C": "case_C_lo
 
 @pytest.fixture(scope="module")
 def net(synth_checkpoint: Callable[[str], Path]) -> Cutie:
-    return Cutie.from_checkpoint(synth_checkpoint("cutie_base"), map_location="cpu")
+    """What users run on a CPU: ``load_cutie`` (``Cutie.from_checkpoint`` placed with the default backend)."""
+    return load_cutie(synth_checkpoint("cutie_base"), "cpu")
 
 
 def _image(frame: np.ndarray) -> torch.Tensor:

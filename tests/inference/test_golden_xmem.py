@@ -1,4 +1,8 @@
-"""XMem against the official golden fixtures (README sections 5-7, 10), synthetic weights, float32 CPU."""
+"""XMem against the official golden fixtures (README sections 5-7, 10), synthetic weights, float32 CPU.
+
+The network is built by ``load_xmem`` exactly as the product builds it on the CPU, so the golden cases run
+through the default CPU backend (and the plain torch backend is checked on case A).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ import torch
 
 from xmem_tui.inference import InferenceCore
 from xmem_tui.inference.core import pad_to_multiple
-from xmem_tui.inference.winograd import accelerate
-from xmem_tui.inference.xmem_engine import image_to_tensor
+from xmem_tui.inference.cpu_backend import DEFAULT_CPU, backend_of
+from xmem_tui.inference.xmem_engine import image_to_tensor, load_xmem
 from xmem_tui.model import XMem
 from xmem_tui.model.network import aggregate
 
@@ -28,7 +32,10 @@ CASES = {"A": "case_A_short.npz", "B": "case_B_long_term.npz", "C": "case_C_inte
 
 @pytest.fixture(scope="module")
 def net(synth_checkpoint: Callable[[str], Path]) -> XMem:
-    return XMem.from_checkpoint(synth_checkpoint("xmem"), map_location="cpu")
+    """What users run on a CPU: the default backend."""
+    network = load_xmem(synth_checkpoint("xmem"), "cpu")
+    assert backend_of(network) == DEFAULT_CPU
+    return network
 
 
 def replay(net: XMem, data: np.lib.npyio.NpzFile) -> dict:
@@ -90,13 +97,12 @@ def test_bookkeeping_matches_official(case: str, net: XMem, reference_dir: Path,
     assert got["events"] == json.loads(str(data["events_json"]))
 
 
-def test_fast_cpu_network_matches_too(net: XMem, reference_dir: Path) -> None:
-    """What load_xmem builds on CPU (channels_last + Winograd) gives the same results."""
-    fast = copy.deepcopy(net).to(memory_format=torch.channels_last)
-    assert accelerate(fast) > 0
-    got = replay(fast, np.load(reference_dir / CASES["A"]))
-    w = got["worst"]
-    print(f"case A, fast CPU network: max {w['max']:.2e} mean {w['mean']:.2e} argmax {w['argmax']:.2e}")
+def test_torch_backend_matches_too(synth_checkpoint: Callable[[str], Path], reference_dir: Path) -> None:
+    """processing.backend = "torch" (the fallback) is golden too."""
+    plain = load_xmem(synth_checkpoint("xmem"), "cpu", backend="torch")
+    assert backend_of(plain) == "torch"
+    w = replay(plain, np.load(reference_dir / CASES["A"]))["worst"]
+    print(f"case A, torch backend: max {w['max']:.2e} mean {w['mean']:.2e} argmax {w['argmax']:.2e}")
     assert accepted(w), w
 
 

@@ -97,8 +97,8 @@ def fake_xmem(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
             calls.append(("engine", (network, core_config, device, amp)))
             self.device = device
 
-    def load_xmem(path: Path, device: torch.device) -> str:
-        calls.append(("load", (path, device)))
+    def load_xmem(path: Path, device: torch.device, backend: str) -> str:
+        calls.append(("load", (path, device, backend)))
         return f"network from {path.name}"
 
     module = types.ModuleType("xmem_tui.inference.xmem_engine")
@@ -113,7 +113,7 @@ def test_auto_with_weights_builds_xmem_from_the_settings(tmp_path: Path, fake_xm
     settings = settings_in(tmp_path, **{"processing.device": "cpu", "xmem.top_k": 20, "processing.amp": False})
     engine = service.build_engine(settings)
     assert engine.name == "XMem"
-    assert fake_xmem[0] == ("load", (tmp_path / "models" / "XMem.pth", torch.device("cpu")))
+    assert fake_xmem[0] == ("load", (tmp_path / "models" / "XMem.pth", torch.device("cpu"), "auto"))
     network, core_config, device, amp = fake_xmem[1][1]
     assert network == "network from XMem.pth" and device == torch.device("cpu") and amp is False
     assert core_config["top_k"] == 20 and core_config["max_long_term_elements"] == 10000
@@ -130,12 +130,15 @@ def test_engine_cache_keeps_engines_warm_and_reloads_changed_weights(tmp_path: P
     flow = cache.get(settings, "flow")
     assert isinstance(flow, FlowEngine) and cache.get(settings, "flow") is flow
     assert len(cache) == 2 and [c[0] for c in fake_xmem].count("load") == 1
+    torch_backend = settings_in(tmp_path, **{"processing.device": "cpu", "processing.backend": "torch"})
+    assert cache.get(torch_backend) is not first
+    assert fake_xmem[-2] == ("load", (weights, torch.device("cpu"), "torch"))
     other = settings_in(tmp_path, **{"processing.device": "cpu", "xmem.mem_every": 5})
     assert cache.get(other) is not first
     weights.write_bytes(b"new weights!")
     os.utime(weights, ns=(1, 1))
     third = cache.get(other)
-    assert [c[0] for c in fake_xmem].count("load") == 3 and len(cache) == 2
+    assert [c[0] for c in fake_xmem].count("load") == 4 and len(cache) == 2
     assert cache.get(other) is third
     cache.clear()
     assert len(cache) == 0

@@ -41,7 +41,7 @@ def test_engine_matches_core_and_maps_labels(net: XMem) -> None:
     index[5:15, 5:25] = 3
     index[20:30, 20:45] = 7
     engine = XMemEngine(net, CONFIG, torch.device("cpu"), amp=True)
-    assert isinstance(engine, Engine) and engine.name == "XMem" and not engine.weight_free
+    assert isinstance(engine, Engine) and engine.name == "XMem (torch)" and not engine.weight_free
     engine.reset([3, 7])
     core = InferenceCore(net, CONFIG)
     core.set_all_labels([3, 7])

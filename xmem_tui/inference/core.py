@@ -95,7 +95,7 @@ class InferenceCore:
         self.last_deep_t = -self.deep_update_every
         first = self.network.key_encoder.conv1.weight
         device = first.device
-        # follow the network's layout (channels_last is faster for the CPU/CUDA convolution kernels)
+        # follow the network's layout (load_xmem makes it channels_last on CUDA, contiguous on the CPU)
         self._memory_format = (torch.channels_last if first.is_contiguous(memory_format=torch.channels_last)
                                else torch.contiguous_format)
         sparse = device.type == "cpu" if self.sparse_readout is None else self.sparse_readout

@@ -36,10 +36,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def load_cutie(path: str | PathLike[str], device: torch.device | str) -> Cutie:
-    """Load ``cutie-base-mega.pth`` safely (weights_only) onto ``device`` in eval mode, in the layout and
-    kernels :func:`~xmem_tui.inference.placement.place_network` picks (channels_last; Winograd on CPU)."""
-    return place_network(Cutie.from_checkpoint(path, map_location="cpu"), device)
+def load_cutie(path: str | PathLike[str], device: torch.device | str, backend: str = "auto") -> Cutie:
+    """Load ``cutie-base-mega.pth`` safely (weights_only) onto ``device`` in eval mode.
+
+    The layout and kernels are :func:`~xmem_tui.inference.placement.place_network`'s: channels_last on
+    CUDA; on the CPU a contiguous layout (keys round as the official code's) and ``backend``
+    (``processing.backend``) for the mask encoder and decoder, which only see what comes after the keys.
+    """
+    net = Cutie.from_checkpoint(path, map_location="cpu")
+    return place_network(net, device, backend, after_keys=(net.mask_encoder, net.mask_decoder))
 
 
 class CutieEngine:

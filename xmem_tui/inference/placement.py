@@ -1,23 +1,27 @@
 """Where and how a propagation network runs: frames onto the device, memory layout and kernels per
 device, fp16 autocast on CUDA.
 
-Shared by the XMem and Cutie engines. On CPU and CUDA the weights are converted to channels_last: oneDNN
-and cuDNN run these convolutions (and the stems' max pooling) faster in that layout, and the cores feed
-images in the layout of the weights. On CPU the widest 3x3 convolutions also switch to Winograd
-(:mod:`xmem_tui.inference.winograd`). fp16 autocast is only honoured on CUDA (CPU and MPS stay float32).
+Shared by the XMem and Cutie engines. On CUDA the weights are converted to channels_last: cuDNN runs these
+convolutions (and the stems' max pooling) faster in that layout, and the cores feed images in the layout of
+the weights. On the CPU the layout stays contiguous, as in the official code: memory keys decide a top-k
+selection, and keys that round even slightly differently swap near-tied memory elements (channels_last in the
+key encoder alone moved 480p probabilities by 1.4e-2). What comes after the keys may run on a faster CPU
+backend (:mod:`xmem_tui.inference.cpu_backend`). fp16 autocast is only honoured on CUDA (CPU and MPS stay
+float32).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from xmem_tui.inference.winograd import accelerate
+from xmem_tui.inference.cpu_backend import apply_backend
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +37,20 @@ def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
     return torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1).float() / 255
 
 
-def place_network(net: N, device: torch.device | str) -> N:
-    """Move ``net`` to ``device`` in eval mode, in the fastest layout and kernels for that device."""
+def place_network(net: N, device: torch.device | str, backend: str = "auto",
+                  after_keys: Iterable[nn.Module] = ()) -> N:
+    """Move ``net`` to ``device`` in eval mode, in the fastest layout and kernels that keep its outputs.
+
+    Args:
+        backend: ``processing.backend`` for the CPU (see :func:`~xmem_tui.inference.cpu_backend.apply_backend`).
+        after_keys: the parts of ``net`` whose outputs never feed a memory key (decoders, value encoders):
+            only these run on the CPU backend.
+    """
     device = torch.device(device)
     net = net.to(device).eval()
-    if device.type in ("cpu", "cuda"):
+    if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    if device.type == "cpu":
-        accelerate(net)
+    apply_backend(after_keys, backend, device)
     return net
 
 

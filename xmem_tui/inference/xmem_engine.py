@@ -1,8 +1,9 @@
 """XMem behind the :class:`~xmem_tui.inference.engine.Engine` protocol: numpy in, numpy out.
 
 Everything device-specific lives here: ImageNet normalisation (README section 4), moving tensors to the
-device, fp16 autocast and channels_last on CUDA. Memory attention always runs in float32 (the core
-disables autocast around it), because fp16 keys lose the precision the top-k selection depends on.
+device, fp16 autocast and channels_last on CUDA, the CPU backend (:mod:`.cpu_backend`). Memory attention
+always runs in float32 (the core disables autocast around it), because fp16 keys lose the precision the
+top-k selection depends on.
 
 User masks go to the core's permanent memory (``permanent_masks``): an annotated frame stays in memory for
 the whole run. A run may feed the same annotated frame twice (once when priming memory, again when the
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from xmem_tui.inference.core import InferenceCore
+from xmem_tui.inference.cpu_backend import backend_of
 from xmem_tui.inference.engine import MemoryStats, annotation_digest
 from xmem_tui.inference.placement import autocast, cuda_amp, frame_to_tensor, place_network
 from xmem_tui.model.network import XMem
@@ -36,10 +38,15 @@ def image_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> to
     return (x - mean) / std
 
 
-def load_xmem(path: str | PathLike[str], device: torch.device | str) -> XMem:
-    """Load ``XMem.pth`` safely (weights_only) onto ``device`` in eval mode, in the layout and kernels
-    :func:`~xmem_tui.inference.placement.place_network` picks (channels_last; Winograd on CPU)."""
-    return place_network(XMem.from_checkpoint(path, map_location="cpu"), device)
+def load_xmem(path: str | PathLike[str], device: torch.device | str, backend: str = "auto") -> XMem:
+    """Load ``XMem.pth`` safely (weights_only) onto ``device`` in eval mode.
+
+    The layout and kernels are :func:`~xmem_tui.inference.placement.place_network`'s: channels_last on
+    CUDA; on the CPU a contiguous layout (so the keys round as the official code's) and ``backend``
+    (``processing.backend``) for the decoder and value encoder, which only see what comes after the keys.
+    """
+    net = XMem.from_checkpoint(path, map_location="cpu")
+    return place_network(net, device, backend, after_keys=(net.decoder, net.value_encoder))
 
 
 class XMemEngine:
@@ -56,11 +63,12 @@ class XMemEngine:
             for that step. False is the official core's behaviour.
     """
 
-    name = "XMem"
     weight_free = False
 
     def __init__(self, network: XMem, core_config: Mapping[str, Any], device: torch.device,
                  amp: bool = False, permanent_masks: bool = True) -> None:
+        #: shown by every UI, e.g. "XMem (nnpack)": which backend runs the convolutions is visible
+        self.name = f"XMem ({backend_of(network)})"
         self.device = torch.device(device)
         self.amp = cuda_amp(amp, self.device)
         self.core = InferenceCore(network, core_config)

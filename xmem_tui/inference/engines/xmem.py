@@ -43,8 +43,9 @@ def build(settings: Settings, device: Any) -> Engine:
 
     configure_threads(settings)
     path = settings.models_dir / CHECKPOINT
-    log.info("loading XMem from %s on %s (amp %s)", path, device, settings.processing.amp)
-    network = load_xmem(path, device)
+    log.info("loading XMem from %s on %s (amp %s, CPU backend %s)", path, device, settings.processing.amp,
+             settings.processing.backend)
+    network = load_xmem(path, device, settings.processing.backend)
     return XMemEngine(network, settings.xmem.core_config(), device, settings.processing.amp)
 
 
