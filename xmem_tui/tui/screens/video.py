@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +15,7 @@ from textual.worker import Worker
 
 from xmem_tui.tui.contract import VideoDetail
 from xmem_tui.tui.messages import DetailLoaded, PreviewLoaded
+from xmem_tui.tui.widgets.drift_chart import DriftChart
 from xmem_tui.tui.widgets.preview import Preview
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.tui.widgets.timeline import LEGEND, Timeline
@@ -23,22 +25,30 @@ class VideoScreen(Screen):
     """Review and drive one source. All long work is queued as jobs; this screen only reads files."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("left", "move(-1)", "Prev", show=False),
-        Binding("right", "move(1)", "Next", show=False),
-        Binding("shift+left", "move(-10)", "-10", show=False),
-        Binding("shift+right", "move(10)", "+10", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("a", "annotate", "Annotate"),
-        Binding("f", "propagate(False, False)", "Fwd"),
-        Binding("b", "propagate(True, False)", "Bwd"),
-        Binding("full_stop", "propagate(False, True)", "+1 frame", show=False),
-        Binding("comma", "propagate(True, True)", "-1 frame", show=False),
-        Binding("x", "cancel", "Cancel"),
-        Binding("m", "clear_memory", "Clear mem"),
-        Binding("e", "export", "Export"),
-        Binding("n", "rename", "Rename obj", show=False),
+        Binding("escape", "app.pop_screen", "Back", id="back", tooltip="back to the sources"),
+        Binding("left", "move(-1)", "Prev", id="prev", show=False, tooltip="previous frame"),
+        Binding("right", "move(1)", "Next", id="next", show=False, tooltip="next frame"),
+        Binding("shift+left,pageup", "move(-10)", "-10", id="prev10", show=False, tooltip="back 10 frames"),
+        Binding("shift+right,pagedown", "move(10)", "+10", id="next10", show=False, tooltip="forward 10 frames"),
+        Binding("home", "jump(0)", "First", id="first", show=False, tooltip="first frame"),
+        Binding("end", "jump(-1)", "Last", id="last", show=False, tooltip="last frame"),
+        Binding("a", "annotate", "Annotate", id="annotate",
+                tooltip="annotate this frame (opens the OpenCV window; needs X forwarding)"),
+        Binding("p", "propagate(False, False)", "Propagate", id="propagate:forward",
+                tooltip="propagate forward from this frame (a job)"),
+        Binding("P", "propagate(True, False)", "Back", id="propagate:backward", show=False,
+                tooltip="propagate backward from this frame (Shift+p)"),
+        Binding("full_stop", "propagate(False, True)", "+1 frame", id="step:forward", show=False,
+                tooltip="propagate one frame forward"),
+        Binding("comma", "propagate(True, True)", "-1 frame", id="step:backward", show=False,
+                tooltip="propagate one frame backward"),
+        Binding("x", "cancel", "Cancel", id="cancel", show=False, tooltip="cancel this video's propagation"),
+        Binding("m", "clear_memory", "Clear mem", id="clear_memory", show=False,
+                tooltip="clear memory: the next propagation uses only this frame, not the other annotated ones"),
+        Binding("n", "next_review", "Next look", id="review", show=False,
+                tooltip="next frame in the review list (K keyframes, ! review frames in the chart)"),
+        Binding("e", "export", "Export", id="export", tooltip="export (every option of xmem-tui export)"),
+        Binding("f2", "rename", "Rename", id="rename", show=False, tooltip="rename the object selected in the list"),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -53,13 +63,15 @@ class VideoScreen(Screen):
         with Horizontal(id="video-body"):
             with Vertical(id="video-side"):
                 yield Static("", id="video-title")
+                yield Label("area per object · review score · K key ! look", classes="section")
+                yield DriftChart(id="chart")
                 yield Timeline(id="timeline")
                 yield Static(LEGEND, id="legend")
                 yield Label("objects", classes="section")
                 yield ListView(id="objects")
-                yield Label("keyframes / review (Enter opens)", classes="section")
+                yield Label("keyframes / review (Enter opens, n next)", classes="section")
                 yield ListView(id="review")
-            yield Preview(id="preview")
+            yield Preview(self.app.graphics, id="preview")
         yield PropagationPanel(id="propagation")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -92,6 +104,12 @@ class VideoScreen(Screen):
         frames_changed = old is None or new.states != old.states
         self.detail = new
         self.query_one(PropagationPanel).progress = new.progress
+        chart = self.query_one(DriftChart)
+        chart.colors = tuple(color for _id, _name, color in new.objects)
+        chart.areas = new.areas
+        chart.scores = new.scores
+        chart.keyframes = new.keyframes
+        chart.review = tuple(entry.frame for entry in new.review)
         if lists_changed:  # refilling resets the lists' cursors, so only when their content changed
             self._fill_lists()
         if lists_changed or frames_changed:
@@ -109,15 +127,15 @@ class VideoScreen(Screen):
         objects = self.query_one("#objects", ListView)
         objects.clear()
         for object_id, name, color in detail.objects:
-            objects.append(ListItem(Label(f"[rgb({color[0]},{color[1]},{color[2]})]██[/] {object_id} {name}"),
+            objects.append(ListItem(Label(f"[rgb({color[0]},{color[1]},{color[2]})]██[/] {object_id} {escape(name)}"),
                                     name=str(object_id)))
         review = self.query_one("#review", ListView)
         review.clear()
         for frame in detail.keyframes:
             review.append(ListItem(Label(f"[yellow]key[/] frame {frame}"), name=str(frame)))
         for entry in detail.review:
-            reason = entry.reasons[0] if entry.reasons else ""
-            review.append(ListItem(Label(f"[red]look[/] frame {entry.frame}: {reason}"), name=str(entry.frame)))
+            reasons = escape("; ".join(entry.reasons))
+            review.append(ListItem(Label(f"[red]look[/] frame {entry.frame}: {reasons}"), name=str(entry.frame)))
         self.call_after_refresh(self._reset_list_cursors)
 
     def _reset_list_cursors(self) -> None:
@@ -157,6 +175,15 @@ class VideoScreen(Screen):
             self.frame = int(event.item.name)
             self._show_frame()
 
+    def action_next_review(self) -> None:
+        """The first review frame after this one (wrapping round), the same as ``n`` in the window."""
+        frames = sorted(entry.frame for entry in self.detail.review) if self.detail is not None else []
+        if not frames:
+            self.notify("the review list is empty: nothing looks wrong (or nothing was propagated yet)")
+            return
+        self.frame = next((f for f in frames if f > self.frame), frames[0])
+        self._show_frame()
+
     def action_annotate(self) -> None:
         self.app.open_annotation(self.path, self.frame)
 
@@ -178,7 +205,7 @@ class VideoScreen(Screen):
         self._show_frame()
 
     def action_export(self) -> None:
-        self.app.ask_export(self.path)
+        self.app.ask_export([self.path])
 
     def action_rename(self) -> None:
         from xmem_tui.tui.screens.rename import RenameDialog
