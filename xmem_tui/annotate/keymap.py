@@ -63,7 +63,7 @@ KEYS: tuple[Binding, ...] = (
     *(Binding(f"object:{k}", (str(k),), "select object 1-9" if k == 1 else "") for k in range(1, 10)),
     Binding("object:0", ("0",), "background / eraser"),
     Binding("mode:click", ("c",), "mode: click (f-BRS, or GrabCut without weights)"),
-    Binding("mode:scribble", ("w",), "mode: scribble, w as in write (S2M, or GrabCut without weights)"),
+    Binding("mode:scribble", ("w",), "mode: scribble (S2M, or GrabCut without weights)"),
     Binding("mode:free", ("f",), "mode: free brush"),
     Binding("mode:lasso", ("l",), "mode: lasso fill"),
     Binding("brush:-", ("[",), "smaller brush (or mouse wheel)"),
@@ -96,12 +96,17 @@ KEYS: tuple[Binding, ...] = (
 _NAME_TO_ACTION: dict[str, str] = {key: b.action for b in KEYS for key in b.keys}
 
 
+#: Short names for the help overlay's narrow key column (its font has no arrows).
+_SHORT = {"shift+left": "S+left", "shift+right": "S+right"}
+
+
 def help_lines() -> list[tuple[str, str]]:
     """``(keys, what they do)`` for every binding with help text, for the help overlay."""
     lines = []
     for binding in KEYS:
         if binding.help:
-            lines.append(("1-9" if binding.action == "object:1" else " ".join(binding.keys), binding.help))
+            keys = "1-9" if binding.action == "object:1" else " ".join(_SHORT.get(k, k) for k in binding.keys)
+            lines.append((keys, binding.help))
     lines.append(("mouse", "left = positive / paint, right = negative / erase"))
     lines.append(("", "middle drag = pan when zoomed, wheel = brush size"))
     return lines

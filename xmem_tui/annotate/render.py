@@ -228,7 +228,7 @@ def _draw_help(image: np.ndarray) -> None:
     rows = max(1, (image.shape[0] - 16) // line_h)
     columns = math.ceil(len(lines) / rows)
     col_w = max(1, (image.shape[1] - 16) // columns)
-    key_w = 64
+    key_w = 96
     image[:] = (image * 0.25).astype(np.uint8)
     for n, (keys, text) in enumerate(lines):
         col, row = divmod(n, rows)

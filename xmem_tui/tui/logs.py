@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,9 +43,11 @@ class AppLogHandler(logging.Handler):
 
 
 def _writes_to_terminal(handler: logging.Handler) -> bool:
-    stream = getattr(handler, "stream", None)
-    return isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) and \
-        stream in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+    """A plain stream handler (what ``logging.basicConfig`` installs): it writes to a console stream.
+
+    Subclasses (file handlers, test capture handlers) write elsewhere and are left alone.
+    """
+    return type(handler) is logging.StreamHandler
 
 
 @contextlib.contextmanager

@@ -49,7 +49,7 @@ class DashboardScreen(Screen):
     """Sources table (Enter opens a video), selected source's details and propagation status."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open", id="open", tooltip="open the selected video"),
+        Binding("enter", "open", "Open", id="confirm", tooltip="open the selected video"),
         Binding("a", "annotate", "Annotate", id="annotate",
                 tooltip="annotate frame 0 (OpenCV window, needs X forwarding)"),
         Binding("e", "export", "Export", id="export",

@@ -143,7 +143,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="back", tooltip="close without exporting"),
-        Binding("enter", "confirm", "Export", id="submit", show=False,
+        Binding("enter", "confirm", "Export", id="confirm", show=False,
                 tooltip="check and export (in any text field)"),
         Binding("ctrl+s", "confirm", "Export", id="submit", tooltip="check and export"),
     ]
@@ -163,7 +163,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         title = f"export {len(self.videos)} videos the same way: {names}" if self.batch else f"export {names}"
         with Vertical(classes="dialog", id="export-dialog"):
             yield Label(escape(title), classes="dialog-title")
-            with VerticalScroll(id="export-fields"), Grid(id="export-grid"):
+            with VerticalScroll(id="export-fields", can_focus=False), Grid(id="export-grid"):
                 for name, kind in self.fields:
                     yield from self._field(name, kind)
             yield Static("", id="export-error")
@@ -171,6 +171,9 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
                 yield Static("Enter exports · Tab next field · Esc cancels", classes="hint")
                 yield Button("Export", variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#kind").focus()
 
     def _field(self, name: str, kind: Any) -> ComposeResult:
         hint = HINTS.get(name, FieldHint(name.replace("_", " ")))

@@ -34,8 +34,7 @@ def help_text(app: App, sections: Sequence[tuple[str, Iterable[BindingType]]]) -
     for title, table in sections:
         actions: dict[str, tuple[list[str], str]] = {}
         for b in bindings_of(table):
-            keys, text = actions.setdefault(b.action, ([], b.tooltip or b.description))
-            keys.append(key_label(app, b.key))
+            actions.setdefault(b.action, ([], b.tooltip or b.description))[0].append(key_label(app, b.key))
         labels = {action: " / ".join(keys) for action, (keys, _text) in actions.items()}
         width = max(map(len, labels.values()), default=0)
         lines = [f"  {escape(labels[action]):<{width}}  {escape(text)}" for action, (_keys, text) in actions.items()]

@@ -61,7 +61,7 @@ class JobsScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="back", tooltip="back to the screen you came from"),
-        Binding("enter", "log", "Log", id="open", tooltip="open the selected job's log"),
+        Binding("enter", "log", "Log", id="confirm", tooltip="open the selected job's log"),
         Binding("x", "cancel", "Cancel job", id="cancel", tooltip="cancel the selected job"),
         Binding("t", "retry", "Retry", id="retry", tooltip="run the selected job again"),
         Binding("W", "worker", "Worker", id="worker", tooltip="start the worker (Shift+w) if none runs"),
