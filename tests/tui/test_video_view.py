@@ -3,6 +3,8 @@ full review reasons, and objects that follow the masks on disk (real service, no
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from rich.text import Text
 
@@ -96,3 +98,32 @@ def test_objects_follow_the_masks_after_an_import_replaced_them(tmp_path, make_p
     assert [o[0] for o in detail.objects] == [1], "object 2 is in no mask any more"
     assert 2 in ws.objects, "the workspace still knows its name (it may come back)"
     assert service.summarize(video).objects == 1
+
+
+async def test_lists_keep_their_items_and_cursor_while_a_propagation_changes_the_review(settings, fake) -> None:
+    """A running propagation changes the review list at every refresh (twice a second); the lists went
+    blank and the cursor jumped back to the top."""
+    from xmem_tui.tui.contract import ReviewEntry
+
+    detail = fake.detail
+    calls = [0]
+
+    def growing(path):
+        calls[0] += 1
+        base = detail(path)
+        extra = tuple(ReviewEntry(20 + i, 1.0, ("object 1 area +30%",)) for i in range(calls[0] % 5))
+        return dataclasses.replace(base, review=base.review + extra)
+
+    fake.detail = growing
+    app = make_app(settings, fake, graphics="truecolor")
+    async with app.run_test(size=(80, 30)) as pilot:
+        video = await open_video(settings, fake, pilot, app)
+        review = video.query_one("#review")
+        review.focus()
+        await pilot.press("down", "down")
+        assert review.index == 2
+        for _ in range(4):
+            await pilot.pause(0.6)
+            await settle(pilot, app)
+            assert len(video.query_one("#objects").children) == 2
+            assert len(review.children) >= 3 and review.index == 2

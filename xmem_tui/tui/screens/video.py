@@ -97,10 +97,10 @@ class VideoScreen(Screen):
         self.app.worker_failed(event)
 
     @on(DetailLoaded)
-    def _show_detail(self, message: DetailLoaded) -> None:
+    async def _show_detail(self, message: DetailLoaded) -> None:
         new, old = message.detail, self.detail
-        lists_changed = old is None or (new.objects, new.keyframes, new.review) != \
-            (old.objects, old.keyframes, old.review)
+        objects_changed = old is None or new.objects != old.objects
+        review_changed = old is None or (new.keyframes, new.review) != (old.keyframes, old.review)
         frames_changed = old is None or new.states != old.states
         self.detail = new
         self.query_one(PropagationPanel).progress = new.progress
@@ -110,9 +110,17 @@ class VideoScreen(Screen):
         chart.scores = new.scores
         chart.keyframes = new.keyframes
         chart.review = tuple(entry.frame for entry in new.review)
-        if lists_changed:  # refilling resets the lists' cursors, so only when their content changed
-            self._fill_lists()
-        if lists_changed or frames_changed:
+        # A propagation changes the review list every refresh: refill only what changed, keeping the cursor.
+        if objects_changed:
+            await self._refill(self.query_one("#objects", ListView), [
+                ListItem(Label(f"[rgb({r},{g},{b})]██[/] {object_id} {escape(name)}"), name=str(object_id))
+                for object_id, name, (r, g, b) in new.objects])
+        if review_changed:
+            await self._refill(self.query_one("#review", ListView), [
+                *(ListItem(Label(f"[yellow]key[/] frame {frame}"), name=str(frame)) for frame in new.keyframes),
+                *(ListItem(Label(f"[red]look[/] frame {entry.frame}: {escape('; '.join(entry.reasons))}"),
+                           name=str(entry.frame)) for entry in new.review)])
+        if objects_changed or review_changed or frames_changed:
             self._show_frame()
 
     @on(PreviewLoaded)
@@ -121,27 +129,15 @@ class VideoScreen(Screen):
             preview = self.query_one(Preview)
             preview.image = message.image
 
-    def _fill_lists(self) -> None:
-        detail = self.detail
-        assert detail is not None
-        objects = self.query_one("#objects", ListView)
-        objects.clear()
-        for object_id, name, color in detail.objects:
-            objects.append(ListItem(Label(f"[rgb({color[0]},{color[1]},{color[2]})]██[/] {object_id} {escape(name)}"),
-                                    name=str(object_id)))
-        review = self.query_one("#review", ListView)
-        review.clear()
-        for frame in detail.keyframes:
-            review.append(ListItem(Label(f"[yellow]key[/] frame {frame}"), name=str(frame)))
-        for entry in detail.review:
-            reasons = escape("; ".join(entry.reasons))
-            review.append(ListItem(Label(f"[red]look[/] frame {entry.frame}: {reasons}"), name=str(entry.frame)))
-        self.call_after_refresh(self._reset_list_cursors)
-
-    def _reset_list_cursors(self) -> None:
-        for list_view in self.query(ListView):
-            if list_view.index is None and len(list_view):
-                list_view.index = 0
+    @staticmethod
+    async def _refill(list_view: ListView, items: list[ListItem]) -> None:
+        """Replace the items (waiting for the old ones to go, or they would take the new ones with them),
+        keeping the cursor where it was."""
+        index = list_view.index
+        await list_view.clear()
+        await list_view.extend(items)
+        if items:
+            list_view.index = min(index or 0, len(items) - 1)
 
     def _show_frame(self) -> None:
         detail = self.detail
