@@ -127,3 +127,19 @@ async def test_lists_keep_their_items_and_cursor_while_a_propagation_changes_the
             await settle(pilot, app)
             assert len(video.query_one("#objects").children) == 2
             assert len(review.children) >= 3 and review.index == 2
+
+
+def test_a_long_first_read_is_spread_over_refreshes(tmp_path, make_project) -> None:
+    from xmem_tui.tui.mask_stats import MaskStats
+
+    settings = make_project(tmp_path, import_frame0=False)
+    ws = Workspace.for_video(settings, settings.source_dir / "clip.mp4")
+    mask = np.zeros(ws.shape, np.uint8)
+    mask[5:20, 5:20] = 1
+    for frame in range(6):
+        ws.write_frame(frame, mask, provenance="propagated")
+    stats = MaskStats(budget_s=0.0)  # no time at all: at most one mask per refresh
+    first = stats.update(ws, range(6))
+    assert len(first) <= 1 and not stats.complete
+    stats.budget_s = 10.0
+    assert set(stats.update(ws, range(6))) == set(range(6)) and stats.complete

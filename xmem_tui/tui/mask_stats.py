@@ -4,11 +4,14 @@ The video view shows which objects the masks hold and a chart of each object's a
 must follow the files: a propagation job rewrites masks while the view is open, and an import can
 replace every mask so that an object no longer appears anywhere (it must then leave the list, even
 though the workspace keeps its name and colour). Reading every mask on each refresh would cost seconds
-on a long video; a ``stat`` per frame (mtime, size, inode) tells which few changed.
+on a long video; a ``stat`` per frame (mtime, size, inode) tells which few changed. The first read of a
+long video (some 3 ms a mask) is spread over several refreshes by a time budget, so the view shows at
+once and fills in.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,23 +33,36 @@ class FrameAreas:
 
 
 class MaskStats:
-    """Per-frame object areas of one workspace, cached by mask file signature."""
+    """Per-frame object areas of one workspace, cached by mask file signature.
 
-    def __init__(self) -> None:
+    Args:
+        budget_s: time one :meth:`update` may spend reading masks (the rest waits for the next call).
+    """
+
+    def __init__(self, budget_s: float = 0.4) -> None:
+        self.budget_s = budget_s
         self._frames: dict[int, FrameAreas] = {}
+        #: False while some changed masks were left for a later update.
+        self.complete = False
 
     def update(self, ws: Workspace, frames: Iterable[int]) -> dict[int, dict[int, float]]:
-        """Areas of every frame in ``frames`` that has a mask file (``{frame: {object: fraction}}``)."""
+        """Areas of the frames in ``frames`` whose mask file has been read (``{frame: {object: fraction}}``)."""
         seen: dict[int, dict[int, float]] = {}
+        deadline = time.monotonic() + self.budget_s
+        self.complete = True
         for frame in frames:
             try:
                 st = ws.mask_path(frame).stat()
             except FileNotFoundError:
-                self._frames.pop(frame, None)
                 continue
             signature = (st.st_mtime_ns, st.st_size, st.st_ino)
             cached = self._frames.get(frame)
             if cached is None or cached.signature != signature:
+                if time.monotonic() > deadline:
+                    self.complete = False
+                    if cached is not None:
+                        seen[frame] = cached.areas  # stale by one refresh at most
+                    continue
                 mask = ws.read_mask(frame)
                 cached = FrameAreas(signature, {} if mask is None else object_areas(mask))
                 self._frames[frame] = cached

@@ -62,7 +62,8 @@ class DashboardService:
 
         ws = self._workspace(path)
         records = ws.records()
-        areas = self._mask_stats.setdefault(ws.video_path, MaskStats()).update(ws, sorted(records))
+        stats = self._mask_stats.setdefault(ws.video_path, MaskStats())
+        areas = stats.update(ws, sorted(records))
         present = {k for frame_areas in areas.values() for k in frame_areas}
         stale = set(ws.stale_frames())
         states = []
@@ -75,16 +76,18 @@ class DashboardService:
             else:
                 states.append("stale" if index in stale else "propagated")
         keyframes = tuple(ws.user_frames())
+        user = set(keyframes)
         signals = load_signals(ws.quality_path)
         review = tuple(ReviewEntry(frame, score, tuple(reasons))
                        for frame, score, reasons in rank_frames(signals, top=20, exclude=keyframes))
-        objects = tuple((o.id, o.name, o.color) for o in ws.objects.values() if o.id in present)
+        # Until every mask has been read once, an object not seen yet may still be in the unread ones.
+        objects = tuple((o.id, o.name, o.color) for o in ws.objects.values() if o.id in present or not stats.complete)
         series = tuple(tuple(areas[i].get(k, 0.0) if i in areas else -1.0 for i in range(ws.frame_count))
                        for k, _name, _color in objects)
-        scores = tuple(score_frame(signals[i])[0] if i in signals and i not in keyframes else -1.0
+        scores = tuple(score_frame(signals[i])[0] if i in signals and i not in user else -1.0
                        for i in range(ws.frame_count))
-        return VideoDetail(summary=self._summary(ws), states=tuple(states), objects=objects, keyframes=keyframes,
-                           review=review, timestamps_s=tuple(ws.info.timestamps_s), areas=series,
+        return VideoDetail(summary=self._summary(ws, len(objects)), states=tuple(states), objects=objects,
+                           keyframes=keyframes, review=review, timestamps_s=tuple(ws.info.timestamps_s), areas=series,
                            scores=scores, progress=read_progress(ws.progress_path))
 
     def preview(self, path: Path, frame: int, width: int, height: int) -> np.ndarray:
@@ -249,21 +252,23 @@ class DashboardService:
         except ValueError:
             return str(path)
 
-    def _summary(self, ws: Any) -> SourceSummary:
+    def _summary(self, ws: Any, objects: int | None = None) -> SourceSummary:
+        """The sources row of ``ws``; ``objects`` when the caller has just counted them from the masks."""
         info = ws.info
         records = ws.records()
         check = self._last_export(ws.video_path)
         return SourceSummary(
             path=ws.video_path, name=ws.video_path.name, width=info.width, height=info.height,
             fps=info.avg_fps, vfr=info.vfr, duration_s=info.duration_s, frames=info.frame_count,
-            objects=self._object_count(ws), keyframes=sum(1 for r in records.values() if r.user),
+            objects=self._object_count(ws) if objects is None else objects,
+            keyframes=sum(1 for r in records.values() if r.user),
             masked_pct=100.0 * len(records) / max(info.frame_count, 1), stale=len(ws.stale_frames()),
             last_export=check[0], last_check=check[1])
 
     def _object_count(self, ws: Any) -> int:
         """Objects the masks hold, once the video view has read them (until then: objects ever named)."""
         stats = self._mask_stats.get(ws.video_path)
-        if stats is None:
+        if stats is None or not stats.complete:
             return len(ws.objects)
         return len({k for areas in stats.update(ws, sorted(ws.records())).values() for k in areas})
 

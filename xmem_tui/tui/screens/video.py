@@ -21,6 +21,29 @@ from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.tui.widgets.timeline import LEGEND, Timeline
 
 
+class Entry(ListItem):
+    """A list row that carries the number it stands for (an object id, or a frame)."""
+
+    def __init__(self, text: str, value: int) -> None:
+        super().__init__(Label(text))
+        self.value = value
+
+
+async def refill(list_view: ListView, rows: list[tuple[str, int]]) -> None:
+    """Make ``list_view`` show ``rows`` (markup, value), updating the rows in place: remounting them all
+    made the list flash empty twice a second during a propagation and lost keys pressed meanwhile."""
+    entries = list(list_view.query_children(Entry))
+    for entry, (text, value) in zip(entries, rows, strict=False):
+        entry.query_one(Label).update(text)
+        entry.value = value
+    if len(rows) > len(entries):
+        await list_view.extend(Entry(text, value) for text, value in rows[len(entries):])
+    for entry in entries[len(rows):]:
+        await entry.remove()
+    if rows and (list_view.index is None or list_view.index >= len(rows)):
+        list_view.index = min(list_view.index or 0, len(rows) - 1)
+
+
 class VideoScreen(Screen):
     """Review and drive one source. All long work is queued as jobs; this screen only reads files."""
 
@@ -112,14 +135,14 @@ class VideoScreen(Screen):
         chart.review = tuple(entry.frame for entry in new.review)
         # A propagation changes the review list every refresh: refill only what changed, keeping the cursor.
         if objects_changed:
-            await self._refill(self.query_one("#objects", ListView), [
-                ListItem(Label(f"[rgb({r},{g},{b})]██[/] {object_id} {escape(name)}"), name=str(object_id))
+            await refill(self.query_one("#objects", ListView), [
+                (f"[rgb({r},{g},{b})]██[/] {object_id} {escape(name)}", object_id)
                 for object_id, name, (r, g, b) in new.objects])
         if review_changed:
-            await self._refill(self.query_one("#review", ListView), [
-                *(ListItem(Label(f"[yellow]key[/] frame {frame}"), name=str(frame)) for frame in new.keyframes),
-                *(ListItem(Label(f"[red]look[/] frame {entry.frame}: {escape('; '.join(entry.reasons))}"),
-                           name=str(entry.frame)) for entry in new.review)])
+            await refill(self.query_one("#review", ListView), [
+                *((f"[yellow]key[/] frame {frame}", frame) for frame in new.keyframes),
+                *((f"[red]look[/] frame {entry.frame}: {escape('; '.join(entry.reasons))}", entry.frame)
+                  for entry in new.review)])
         if objects_changed or review_changed or frames_changed:
             self._show_frame()
 
@@ -128,16 +151,6 @@ class VideoScreen(Screen):
         if message.frame == self.frame:
             preview = self.query_one(Preview)
             preview.image = message.image
-
-    @staticmethod
-    async def _refill(list_view: ListView, items: list[ListItem]) -> None:
-        """Replace the items (waiting for the old ones to go, or they would take the new ones with them),
-        keeping the cursor where it was."""
-        index = list_view.index
-        await list_view.clear()
-        await list_view.extend(items)
-        if items:
-            list_view.index = min(index or 0, len(items) - 1)
 
     def _show_frame(self) -> None:
         detail = self.detail
@@ -167,8 +180,8 @@ class VideoScreen(Screen):
 
     @on(ListView.Selected, "#review")
     def _open_review_entry(self, event: ListView.Selected) -> None:
-        if event.item.name is not None:
-            self.frame = int(event.item.name)
+        if isinstance(event.item, Entry):
+            self.frame = event.item.value
             self._show_frame()
 
     def action_next_review(self) -> None:
@@ -208,10 +221,10 @@ class VideoScreen(Screen):
 
         objects = self.query_one("#objects", ListView)
         item = objects.highlighted_child
-        if item is None or item.name is None:
+        if not isinstance(item, Entry):
             self.notify("select an object in the list first", severity="warning")
             return
-        object_id = int(item.name)
+        object_id = item.value
 
         def rename(name: str | None) -> None:
             if name:
