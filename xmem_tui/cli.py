@@ -6,6 +6,11 @@ commands can be added without touching this file. A command module defines ``NAM
 libraries (torch, cv2, textual) inside ``run`` only, so ``xmem-tui --help`` and the dashboard's first
 paint stay fast. With no command, the dashboard opens.
 
+A command module may set ``EXIT_AT_ONCE = True``: when it succeeds as the program itself (``main()``
+without ``argv``, i.e. the ``xmem-tui`` script or ``python -m xmem_tui``), the process then ends at once
+(:func:`exit_at_once`) instead of tearing down torch and Qt, which takes a second or two and keeps a
+closed annotation window's process (and the terminal) waiting for nothing.
+
 Exit codes: 0 success, 1 a command-specific failure (e.g. a self-check failed), 2 a user error (bad
 input or configuration, a full disk; one line on stderr), 3 an unexpected internal error, 130 interrupted.
 """
@@ -16,6 +21,7 @@ import argparse
 import errno
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -76,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = modules[command]
     try:
         overrides = module.overrides(args) if hasattr(module, "overrides") else None
-        return int(module.run(args, settings_for(args, overrides)) or 0)
+        code = int(module.run(args, settings_for(args, overrides)) or 0)
+        if argv is None and getattr(module, "EXIT_AT_ONCE", False):
+            exit_at_once(code)
+        return code
     except UserError as exc:
         if args.debug:
             raise
@@ -96,6 +105,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("internal error")
         print(f"xmem-tui: internal error: {exc!r} (rerun with --debug for details)", file=sys.stderr)
         return 3
+
+
+def exit_at_once(code: int) -> None:
+    """End the process now: flush output and logs, skip the interpreter's teardown of native libraries.
+
+    Only for commands whose work is all on disk when they return (every save is atomic and fsynced).
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

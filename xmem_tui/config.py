@@ -127,7 +127,20 @@ class AnnotateSettings:
 
     max_width: int = _opt(1600, "Largest displayed image width; larger frames are scaled down.", lo=160, hi=16384)
     max_height: int = _opt(900, "Largest displayed image height.", lo=120, hi=16384)
+    min_width: int = _opt(800, "Smaller frames are scaled up until they reach min_width or min_height, and the "
+                               "window is at least this wide (room for the status bar).", lo=0, hi=16384)
+    min_height: int = _opt(600, "See min_width.", lo=0, hi=16384)
     brush_radius: int = _opt(8, "Initial brush radius in image pixels.", lo=1, hi=500)
+
+
+@dataclass(frozen=True)
+class TuiSettings:
+    """The terminal dashboard."""
+
+    graphics: str = _opt("auto", "How the preview draws frames: auto (guessed from the terminal), kitty (graphics "
+                                 "protocol), sixel, truecolor (24-bit half blocks) or 256 (dithered palette; "
+                                 "the guess under tmux).",
+                         choices=("auto", "kitty", "sixel", "truecolor", "256"))
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ class Settings:
     xmem: XMemSettings = field(default_factory=XMemSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     annotate: AnnotateSettings = field(default_factory=AnnotateSettings)
+    tui: TuiSettings = field(default_factory=TuiSettings)
 
     def resolve(self, relative: str) -> Path:
         """Resolve a configured path against the project folder."""
@@ -176,6 +190,7 @@ SECTIONS: dict[str, type] = {
     "xmem": XMemSettings,
     "export": ExportSettings,
     "annotate": AnnotateSettings,
+    "tui": TuiSettings,
 }
 
 

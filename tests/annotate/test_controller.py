@@ -112,7 +112,7 @@ def test_lasso_fills_the_polygon_and_right_button_clears_it(make_controller: Cal
 def test_scribble_feeds_the_segmenter_positive_and_background_scribbles(
         make_controller: Callable[..., Controller], ws: Workspace) -> None:
     ctl = make_controller()
-    press(ctl, "s", "2")
+    press(ctl, "w", "2")
     drag(ctl, [(400, 250), (500, 250)])
     mask = ws.read_mask(0)
     assert mask is not None
@@ -139,12 +139,26 @@ def test_brush_size_keys_and_wheel(make_controller: Callable[..., Controller]) -
     assert ctl.radius == 1
 
 
+def test_brush_grows_gently_and_comes_back(make_controller: Callable[..., Controller]) -> None:
+    """Twenty ``]`` from the default 8 px gave 217 px (20% a step); the size must stay dialable."""
+    ctl = make_controller()
+    assert ctl.radius == 8
+    sizes = []
+    for _ in range(20):
+        press(ctl, "]")
+        sizes.append(ctl.radius)
+    assert 40 <= ctl.radius <= 64, sizes
+    assert all(b - a <= max(1, round(a / 8)) for a, b in zip([8, *sizes], sizes, strict=False)), sizes
+    for _ in range(20):
+        press(ctl, "[")
+    assert ctl.radius == 8
+
 def test_every_stroke_is_saved_before_moving_on(make_controller: Callable[..., Controller], ws: Workspace) -> None:
     ctl = make_controller()
     press(ctl, "f")
     ctl.mouse_down("left", 50, 50)
-    ctl.mouse_move(90, 50)  # still drawing when the user presses d
-    press(ctl, "d")
+    ctl.mouse_move(90, 50)  # still drawing when the user presses Right
+    press(ctl, "right")
     assert ctl.frame == 1
     mask = ws.read_mask(0)
     assert mask is not None and mask[50, 70] == 1

@@ -19,8 +19,8 @@ from .drive import click, press
 
 def test_frame_keys_move_and_clamp(make_controller: Callable[..., Controller]) -> None:
     ctl = make_controller(start_frame=5)
-    steps = [("d", 6), ("right", 7), ("a", 6), ("left", 5), ("shift+d", 15), ("shift+a", 5), ("pgdn", 15),
-             ("pgup", 5), ("end", 15), ("d", 15), ("home", 0), ("a", 0)]
+    steps = [("right", 6), ("right", 7), ("left", 6), ("left", 5), ("shift+right", 15), ("shift+left", 5),
+             ("pgdn", 15), ("pgup", 5), ("end", 15), ("right", 15), ("home", 0), ("left", 0)]
     for key, expected in steps:
         press(ctl, key)
         assert ctl.frame == expected, key
@@ -80,10 +80,10 @@ def test_hud_shows_frame_time_mode_object_brush_and_engine(make_controller: Call
                                                            ws: Workspace) -> None:
     ctl = make_controller(start_frame=12)
     ws.set_object(2, name="referee")
-    press(ctl, "2", "s")
+    press(ctl, "2", "w")
     ctl.tick(1000.0)  # picks up object names
     text = hud_text(ctl)
-    assert "frame 13/16" in text and "00:00.50" in text  # frame 12 at 24 fps
+    assert "frame 12/15" in text and "00:00.50" in text  # frame 12 of 0-15, at 24 fps: one convention
     assert "scribble" in text and "obj 2 referee" in text and f"brush {ctl.radius}" in text
     assert "fake-scribble" in text and "weight-free" not in text
     press(ctl, "c")

@@ -95,7 +95,7 @@ def test_keys_zoom_undo_and_help_in_the_window(project: Path, settings: Settings
         app.keys("l", "3", "Right", "Right")  # lasso, object 3, frame 5
         app.drag([(100, 100), (200, 100), (200, 200), (100, 200)])
         wait_for(lambda: labels_at(ws, 5) == {0, 3}, 20, "the lasso on frame 5")
-        app.keys("shift+d")  # frame 15
+        app.keys("Next")  # PageDown: frame 15 (Shift+Right too, but xdotool sends both in one event pump)
         app.keys("f")
         app.xdo("mousemove", "--window", app.window, "400", "240")
         app.keys("plus")  # 2x around the cursor: display (600, 240) shows mask pixel (500, 240)
@@ -112,3 +112,24 @@ def test_keys_zoom_undo_and_help_in_the_window(project: Path, settings: Settings
     finally:
         app.close()
     assert ws.user_frames() == [5]
+
+
+def test_a_small_clip_gets_the_minimum_canvas_with_its_status_bar_whole(tmp_path: Path, display: str) -> None:
+    """A 320x240 clip: the window is 800x624 (image scaled up 2.5x, HUD below), never too small to read."""
+    from xmem_tui.media.synthetic import SceneSpec, write_clip
+
+    write_clip(tmp_path / "source" / "small.mp4", SceneSpec(height=240, width=320, n_frames=6))
+    app = App(tmp_path, display, "source/small.mp4", "--frame", "2")
+    try:
+        window = app.wait_window("xmem-tui annotate: small")
+        geometry = subprocess.run(["xdotool", "getwindowgeometry", window], env=app.env, capture_output=True,
+                                  text=True, check=True).stdout
+        assert "Geometry: 800x6" in geometry, geometry  # 600 image rows + the HUD (+ the trackbar)
+        shot = app.screenshot("annotate_small_clip_min_canvas")
+        assert shot.stat().st_size > 0
+        app.keys("h")
+        app.screenshot("annotate_small_clip_help")
+        app.keys("h")
+        assert app.close() == 0
+    finally:
+        app.close()

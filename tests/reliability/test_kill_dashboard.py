@@ -49,8 +49,8 @@ def test_sigkill_dashboard_while_its_job_runs_job_finishes(annotated: RelProject
         wait_for(lambda: "clip.mp4" in tmux.screen(), 60, interval=0.2, what="the dashboard to list clip.mp4")
         dashboard_pid = int(tmux("display-message", "-p", "-t", "main", "#{pane_pid}").strip())
         tmux("send-keys", "-t", "main", "Enter")
-        wait_for(lambda: "Fwd" in tmux.screen(), 30, interval=0.2, what="the video screen")
-        tmux("send-keys", "-t", "main", "f")  # propagate forward from frame 0: queued, worker started detached
+        wait_for(lambda: "p Propagate" in tmux.screen(), 30, interval=0.2, what="the video screen")
+        tmux("send-keys", "-t", "main", "p")  # propagate forward from frame 0: queued, worker started detached
         job = wait_for(lambda: next(iter(project.queue.list(("running",))), None), 60, interval=0.1,
                        what="the dashboard's job to start running")
         worker_pid = worker_status(project.jobs).pid

@@ -39,10 +39,15 @@ class FakeService:
 
     def detail(self, path: Path) -> VideoDetail:
         states = tuple(["user"] + ["propagated"] * 17 + ["stale"] * 2 + [""] * 20)
+        dancer = tuple([0.20 + 0.005 * i for i in range(12)] + [0.12] * 8 + [-1.0] * 20)  # sags at frame 12
+        hat = tuple([0.02] * 15 + [0.0] * 5 + [-1.0] * 20)  # lost at frame 15
+        scores = tuple([-1.0] + [0.0] * 11 + [2.5, 0.4, 0.0, 3.0] + [0.0] * 4 + [-1.0] * 20)
         return VideoDetail(summary=self.summarize(path), states=states,
                            objects=((1, "dancer", (128, 0, 0)), (2, "hat", (0, 128, 0))), keyframes=(0,),
-                           review=(ReviewEntry(12, 2.5, ("object 1 area changed 40%",)),),
-                           timestamps_s=tuple(i / 25 for i in range(40)), progress=self.progress_value)
+                           review=(ReviewEntry(15, 3.0, ("object 2 vanished",)),
+                                   ReviewEntry(12, 2.5, ("object 1 area -40%", "object 1 IoU 0.55 with frame 11"))),
+                           timestamps_s=tuple(i / 25 for i in range(40)), areas=(dancer, hat), scores=scores,
+                           progress=self.progress_value)
 
     def progress(self, path: Path) -> Progress | None:
         return self.progress_value
@@ -72,6 +77,10 @@ class FakeService:
     def export(self, path: Path, request: ExportRequest) -> str:
         self.calls.append(("export", path.name, request.to_params()))
         return "export-job"
+
+    def export_all(self, paths: list[Path], request: ExportRequest) -> str:
+        self.calls.append(("export_all", tuple(p.name for p in paths), request.to_params()))
+        return "export-1, export-2"
 
     def jobs(self) -> list[JobRow]:
         return list(self.rows)

@@ -30,7 +30,7 @@ async def test_sources_table_lists_every_source(settings, fake) -> None:
         assert isinstance(screen, DashboardScreen)
         table = screen.query_one("#sources")
         assert table.row_count == 2
-        assert [str(c) for c in table.get_row_at(1)][:3] == ["phone_vfr.mp4", "29.97 VFR", "40"]
+        assert [str(c) for c in table.get_row_at(1)][1:4] == ["phone_vfr.mp4", "29.97 VFR", "40"]
         assert "greenscreen" in str(table.get_row_at(0)[-1]) and "passed" in str(table.get_row_at(0)[-1])
         await pilot.press("down")
         await settle(pilot, app)
@@ -54,16 +54,16 @@ async def test_open_video_move_frames_and_propagate(settings, fake) -> None:
         assert video.frame == 39
         await pilot.press("home")
         assert video.frame == 0
-        await pilot.press("f")
+        await pilot.press("p")
         await settle(pilot, app)
-        await pilot.press("right", "b", "full_stop", "comma")
+        await pilot.press("right", "P", "full_stop", "comma")
         await settle(pilot, app)
         props = [c for c in fake.calls if c[0] == "propagate"]
         assert props == [("propagate", "dance.mp4", 0, False, False, False),
                          ("propagate", "dance.mp4", 1, True, False, False),
                          ("propagate", "dance.mp4", 1, False, True, False),
                          ("propagate", "dance.mp4", 1, True, True, False)]
-        await pilot.press("m", "f")
+        await pilot.press("m", "p")
         await settle(pilot, app)
         assert [c for c in fake.calls if c[0] == "propagate"][-1] == ("propagate", "dance.mp4", 1, False, False, True)
         await pilot.press("escape")
@@ -76,7 +76,7 @@ async def test_propagation_refused_on_a_frame_without_mask(settings, fake) -> No
         await settle(pilot, app)
         await pilot.press("enter")
         await settle(pilot, app)
-        await pilot.press("end", "f")
+        await pilot.press("end", "p")
         await settle(pilot, app)
         assert not [c for c in fake.calls if c[0] == "propagate"]
 
@@ -90,7 +90,7 @@ async def test_annotate_cancel_and_review_entry(settings, fake) -> None:
         assert ("annotate", "dance.mp4", 0) in fake.calls
         await pilot.press("enter")
         await settle(pilot, app)
-        await pilot.press("f")
+        await pilot.press("p")
         await settle(pilot, app)
         app.refresh_jobs()
         await settle(pilot, app)
@@ -101,10 +101,10 @@ async def test_annotate_cancel_and_review_entry(settings, fake) -> None:
         video.query_one("#review").focus()
         await pilot.press("down", "enter")
         await settle(pilot, app)
-        assert video.frame == 12
+        assert video.frame == 15
         await pilot.press("right", "a")
         await settle(pilot, app)
-        assert ("annotate", "dance.mp4", 13) in fake.calls
+        assert ("annotate", "dance.mp4", 16) in fake.calls
 
 
 async def test_live_progress_panel(settings, fake) -> None:
@@ -156,14 +156,14 @@ async def test_jobs_screen_cancel_retry_log_and_worker(settings, fake) -> None:
         assert isinstance(screen, JobsScreen)
         assert screen.query_one("#jobs").row_count == 1
         assert "not running" in str(screen.query_one("#worker-status").render())
-        await pilot.press("c", "t", "w")
+        await pilot.press("x", "t", "W")
         await settle(pilot, app)
         assert ("cancel", "job0") in fake.calls and ("retry", "job0") in fake.calls
         assert ("ensure_worker",) in fake.calls
         app.refresh_jobs()
         await settle(pilot, app)
         assert "pid 4242" in str(screen.query_one("#worker-status").render())
-        await pilot.press("l")
+        await pilot.press("enter")
         await pilot.pause()
         assert "log of job0" in "\n".join(app.screen.query_one("Log").lines)
         await pilot.press("escape", "s")
@@ -192,7 +192,7 @@ async def test_rename_object(settings, fake) -> None:
         await pilot.press("enter")
         await settle(pilot, app)
         app.screen.query_one("#objects").focus()
-        await pilot.press("down", "n")
+        await pilot.press("down", "f2")
         await pilot.pause()
         await pilot.press(*"judoka", "enter")
         await settle(pilot, app)
@@ -251,9 +251,9 @@ async def test_service_errors_are_notified_with_their_reason(settings, fake) -> 
         await settle(pilot, app)
         await pilot.press("enter")
         await settle(pilot, app)
-        await pilot.press("f")
+        await pilot.press("p")
         await settle(pilot, app)
-        await pilot.press("f")
+        await pilot.press("p")
         await settle(pilot, app)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert [n.message for n in errors] == ["dance.mp4 is being propagated by pid 99; wait or cancel it (x)."], \

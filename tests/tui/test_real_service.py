@@ -66,7 +66,7 @@ async def test_acceptance_flow_propagate_and_export(real_settings, wait_for, mon
         dashboard = app.screen
         assert isinstance(dashboard, DashboardScreen)
         await wait_for(pilot, lambda: dashboard.query_one("#sources").row_count == 1, 20, "the source row")
-        assert table_rows(dashboard, "#sources")[0][:3] == ["clip.mp4", "24.00", "24"]
+        assert table_rows(dashboard, "#sources")[0][1:4] == ["clip.mp4", "24.00", "24"]
 
         await pilot.press("enter")
         video_screen = app.screen
@@ -80,7 +80,7 @@ async def test_acceptance_flow_propagate_and_export(real_settings, wait_for, mon
         assert launched[0][-4:] == ["annotate", str(video), "--frame", "0"]
         assert launched[0][:3] == [sys.executable, "-m", "xmem_tui"]
 
-        await pilot.press("f")
+        await pilot.press("p")
         ws = Workspace.for_video(settings, video)
         took = await wait_for(pilot, lambda: "done" in panel_text(app) and len(ws.records()) == 24, PROPAGATION_S,
                        "the propagation to finish (panel shows done, 24 masks on disk)")
@@ -115,17 +115,17 @@ async def test_acceptance_flow_propagate_and_export(real_settings, wait_for, mon
         assert isinstance(jobs, JobsScreen)
         await wait_for(pilot, lambda: any(r.kind == "export" for r in jobs.rows), 5, "the jobs table")
         cells = next(job_cells(r) for r in jobs.rows if r.kind == "export")
-        assert "done" in cells[3] and cells[5] == "clip_greenscreen.mp4" and "passed" in cells[6]
-        assert "passed" in next(c for c in table_rows(jobs, "#jobs") if "export" in c)[6]
+        assert "done" in cells[3] and cells[6] == str(output) and "passed" in cells[5]  # the full path
+        assert "passed" in next(c for c in table_rows(jobs, "#jobs") if "export" in c)[5]
 
-        await pilot.press("s")  # back to the sources mode, where the video is still open
+        await pilot.press("escape")  # back to the sources mode, where the video is still open
         assert isinstance(app.screen, VideoScreen)
-        await pilot.press("escape")
+        await pilot.press("j", "s")  # s: the sources list itself, from anywhere
         assert app.screen is dashboard
         await wait_for(pilot, lambda: "passed" in table_rows(dashboard, "#sources")[0][-1], 10,
                        "the sources table's last export column")
         assert table_rows(dashboard, "#sources")[0][-1] == "greenscreen passed"
-        assert table_rows(dashboard, "#sources")[0][4] == "100%"
+        assert table_rows(dashboard, "#sources")[0][5] == "100%"
 
 
 async def test_progress_of_a_propagation_queued_from_the_shell(real_settings, wait_for) -> None:
@@ -142,7 +142,7 @@ async def test_progress_of_a_propagation_queued_from_the_shell(real_settings, wa
         ensure_worker(settings)  # as `xmem-tui worker` would, from yet another shell
         await wait_for(pilot, lambda: "8/8" in panel_text(app) and "done" in panel_text(app), PROPAGATION_S,
                        "the dashboard's panel to show the shell's propagation finished")
-        await wait_for(pilot, lambda: table_rows(dashboard, "#sources")[0][4] == "38%", 10,
+        await wait_for(pilot, lambda: table_rows(dashboard, "#sources")[0][5] == "38%", 10,
                        "the masked column to count 9 of 24 frames")
 
 
@@ -155,7 +155,7 @@ async def test_sources_follow_the_folder_live(tmp_path, make_project, wait_for) 
         dashboard = app.screen
 
         def names() -> list[str]:
-            return [row[0] for row in table_rows(dashboard, "#sources")]
+            return [row[1] for row in table_rows(dashboard, "#sources")]
 
         await wait_for(pilot, lambda: names() == ["clip.mp4"], 20, "the first scan")
         await pilot.pause(0.3)
@@ -166,5 +166,5 @@ async def test_sources_follow_the_folder_live(tmp_path, make_project, wait_for) 
         (settings.source_dir / "clip.mp4").unlink()
         took.append(await wait_for(pilot, lambda: names() == ["renamed.mp4"], 5, "the removal"))
         row = table_rows(dashboard, "#sources")[0]
-        assert row[1:3] == ["24.00", "24"], "the new file was probed, not just listed"
+        assert row[2:4] == ["24.00", "24"], "the new file was probed, not just listed"
         print(f"watcher latency (add, rename, remove): {', '.join(f'{t:.2f} s' for t in took)}")

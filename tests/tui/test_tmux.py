@@ -74,7 +74,7 @@ def test_dashboard_in_a_terminal_queues_work_that_outlives_it(tmp_path: Path, ma
 
         tmux("send-keys", "-t", "xt", "Enter")
         tmux.wait(lambda s: "frame 0/23" in s, 30, "the video view")
-        tmux("send-keys", "-t", "xt", "f")
+        tmux("send-keys", "-t", "xt", "p")
         queue = JobQueue.for_settings(settings)
         deadline = time.monotonic() + 30
         while not queue.list():
@@ -99,3 +99,25 @@ def test_dashboard_in_a_terminal_queues_work_that_outlives_it(tmp_path: Path, ma
         assert worker_status(settings).alive
     finally:
         stop_worker(settings)
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (200, 60)])
+def test_layout_in_a_real_terminal_from_80x24_to_200x60(tmp_path: Path, make_project, tmux: Tmux, width: int,
+                                                        height: int) -> None:
+    """tmux's default terminal (256 colours): the footer keeps q Quit, the side panel grows with the width,
+    and everything is drawn in palette colours (the preview dithered to them, see test_graphics.py)."""
+    settings = make_project(tmp_path / "project")
+    tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "xt", "-c", str(settings.project_dir),
+         # COLUMNS/LINES from the test runner would pin the app's size; a login shell in tmux has neither.
+         f"env -u COLORTERM -u COLUMNS -u LINES TERM=screen-256color {shlex.quote(sys.executable)} -m xmem_tui; "
+         "sleep 60")
+    first = tmux.wait(lambda s: "clip.mp4" in s and "24.00" in s, 60, "the source list")
+    assert "q Quit" in first.rstrip().splitlines()[-1]
+    tmux("send-keys", "-t", "xt", "Enter")
+    video = tmux.wait(lambda s: "frame 0/23" in s, 30, "the video view")
+    assert "q Quit" in video.rstrip().splitlines()[-1]
+    side = video.splitlines()[1].index("│")
+    assert side >= (80 if width == 200 else 32), video
+    colours = tmux("capture-pane", "-p", "-e", "-t", "xt")
+    assert "38;5;" in colours and "38;2;" not in colours
+    tmux("send-keys", "-t", "xt", "q")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: Editing tools the window switches between.
 MODES = ("click", "scribble", "free", "lasso")
-#: How the canvas shows the masks (``v`` cycles through them, the first is the default).
+#: How the canvas shows the masks (``o`` cycles through them, the first is the default).
 VIEWS = ("overlay", "mask", "cutout", "contour", "source")
 
 
@@ -37,7 +37,7 @@ def perform(ctl: Controller, action: str) -> None:
         ctl.mode = arg
         ctl.edit.end_sessions()
     elif name == "brush":
-        ctl.set_radius(ctl.radius + (1 if arg == "+" else -1) * max(1, ctl.radius // 5))
+        ctl.step_radius(1 if arg == "+" else -1)
     elif name == "view":
         ctl.view = VIEWS[(VIEWS.index(ctl.view) + 1) % len(VIEWS)]
     elif name == "zoom":
@@ -194,4 +194,5 @@ _SIMPLE = {
     "review": _review,
     "help": _help,
     "quit": _quit,
+    "back": _quit,
 }

@@ -77,7 +77,11 @@ class Controller:
         first = frames.get(0)
         mask_h, mask_w = ws.shape
         self.viewport = Viewport((first.shape[1], first.shape[0]), (mask_w, mask_h),
-                                 (settings.annotate.max_width, settings.annotate.max_height))
+                                 (settings.annotate.max_width, settings.annotate.max_height),
+                                 (settings.annotate.min_width, settings.annotate.min_height))
+        #: The window's width: the image's, or wider so the status bar fits (the image stays at the left,
+        #: so window and image coordinates agree).
+        self.canvas_width = max(self.viewport.width, min(settings.annotate.min_width, settings.annotate.max_width))
         self.mode = "click"
         self.object = 1
         self.radius = settings.annotate.brush_radius
@@ -175,6 +179,18 @@ class Controller:
         self.dirty = True
         if int(index.max()) > max(self.objects, default=0):
             self._refresh_objects()
+
+    def _commit_segmentation(self, result: tuple[np.ndarray, np.ndarray], kind: str, label: int) -> None:
+        """Save a click's or scribble's result, and say so when the segmenter found nothing.
+
+        GrabCut (and a network on a poor click) can return an empty object; silently saving nothing
+        looks like the window ignored the click. An unchanged mask is not saved (no empty keyframe).
+        """
+        if not np.array_equal(result[0], self.edit.index):
+            self.commit(result, kind, keep_sessions=True)
+        if label and not (result[0] == label).any():
+            self.say(f"{self.segmenters.describe(kind)} found no object {label} there: {kind} inside the "
+                     "object, add more, or paint it with the brush (f)")
 
     def _refresh_objects(self) -> None:
         objects = self.ws.objects
@@ -295,7 +311,16 @@ class Controller:
 
     def wheel(self, delta: int) -> None:
         """Mouse wheel: brush size up (delta > 0) or down."""
-        self.set_radius(self.radius + (1 if delta > 0 else -1) * max(1, self.radius // 5))
+        self.step_radius(1 if delta > 0 else -1)
+
+    def step_radius(self, direction: int) -> None:
+        """One ``]`` (direction 1) or ``[`` (-1): about 10% a step, at least a pixel.
+
+        Twenty presses take the default 8 px brush to about 50 px, so the size can be dialled in; a
+        steeper curve (20% a step reached 217 px) jumps past the size the user wants.
+        """
+        step = max(1, round(self.radius / (10 if direction > 0 else 11)))
+        self.set_radius(self.radius + direction * step)
 
     def set_radius(self, radius: int) -> None:
         self.radius = min(max(radius, 1), MAX_RADIUS)
@@ -310,7 +335,7 @@ class Controller:
 
         def work() -> None:
             result = self.edit.add_click(self.segmenters.click(), mx, my, positive, label)
-            self.commit(result, "click", keep_sessions=True)
+            self._commit_segmentation(result, "click", label if positive else 0)
 
         self.pending = (f"segmenting ({self.segmenters.describe('click')})", work)
         self.dirty = True
@@ -334,7 +359,7 @@ class Controller:
 
             def work() -> None:
                 result = self.edit.add_scribble(self.segmenters.scribble(), mask_points, radius, scribble_label)
-                self.commit(result, "scribble", keep_sessions=True)
+                self._commit_segmentation(result, "scribble", scribble_label)
 
             self.pending = (f"segmenting ({self.segmenters.describe('scribble')})", work)
 

@@ -7,11 +7,13 @@ but keeps upper-case letters; Qt builds without native key codes give ``Qt::Key`
 Windows and macOS have their own codes. All of them are mapped here, so the controller only sees names.
 
 Because Qt hides the Shift state of letters, a Shift press *latches*: the next letter counts as shifted
-(``Shift`` then ``a`` -> ``A``), which is what a user does when typing Shift+A. PageUp/PageDown do the same
-jumps without Shift.
+(``Shift`` then ``p`` -> ``P``) and the next arrow becomes ``shift+left``/``shift+right``, which is what a
+user does when typing Shift+P or Shift+Right. PageUp/PageDown do the same jumps without Shift.
 
 One table (:data:`KEYS`) lists every binding with its help text, so the help overlay cannot drift from
-the behaviour.
+the behaviour. A key means the same here as in the dashboard (``p`` propagates forward in both, ``n`` goes
+to the next review frame, ``x`` cancels, ``?`` is help): where both bind a key, the dashboard's binding
+carries this table's action name as its ``id``, and a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ KEYS: tuple[Binding, ...] = (
     *(Binding(f"object:{k}", (str(k),), "select object 1-9" if k == 1 else "") for k in range(1, 10)),
     Binding("object:0", ("0",), "background / eraser"),
     Binding("mode:click", ("c",), "mode: click (f-BRS, or GrabCut without weights)"),
-    Binding("mode:scribble", ("s",), "mode: scribble (S2M, or GrabCut without weights)"),
+    Binding("mode:scribble", ("w",), "mode: scribble (S2M, or GrabCut without weights)"),
     Binding("mode:free", ("f",), "mode: free brush"),
     Binding("mode:lasso", ("l",), "mode: lasso fill"),
     Binding("brush:-", ("[",), "smaller brush (or mouse wheel)"),
@@ -69,10 +71,10 @@ KEYS: tuple[Binding, ...] = (
     Binding("undo", ("z",), "undo on this frame (kept across sessions)"),
     Binding("redo", ("y",), "redo on this frame"),
     Binding("reset", ("r",), "reset (clear) this frame"),
-    Binding("prev", ("a", "left"), "previous frame"),
-    Binding("next", ("d", "right"), "next frame"),
-    Binding("prev10", ("A", "pgup"), "back 10 frames (Shift+a)"),
-    Binding("next10", ("D", "pgdn"), "forward 10 frames (Shift+d)"),
+    Binding("prev", ("left",), "previous frame"),
+    Binding("next", ("right",), "next frame"),
+    Binding("prev10", ("shift+left", "pgup"), "back 10 frames"),
+    Binding("next10", ("shift+right", "pgdn"), "forward 10 frames"),
     Binding("first", ("home",), "first frame"),
     Binding("last", ("end",), "last frame"),
     Binding("play", ("space",), "play / pause"),
@@ -87,10 +89,15 @@ KEYS: tuple[Binding, ...] = (
     Binding("cancel", ("x",), "cancel the running propagation"),
     Binding("clear_memory", ("m",), "clear memory: next propagation uses only this frame"),
     Binding("review", ("n",), "next frame in the review list"),
-    Binding("help", ("h",), "show / hide this help"),
-    Binding("quit", ("q", "esc"), "save and close"),
+    Binding("help", ("?", "h"), "show / hide this help"),
+    Binding("quit", ("q",), "save and close"),
+    Binding("back", ("esc",), "save and close (back to the terminal)"),
 )
 _NAME_TO_ACTION: dict[str, str] = {key: b.action for b in KEYS for key in b.keys}
+
+
+#: Short names for the help overlay's narrow key column (its font has no arrows).
+_SHORT = {"shift+left": "S+left", "shift+right": "S+right"}
 
 
 def help_lines() -> list[tuple[str, str]]:
@@ -98,7 +105,8 @@ def help_lines() -> list[tuple[str, str]]:
     lines = []
     for binding in KEYS:
         if binding.help:
-            lines.append(("1-9" if binding.action == "object:1" else " ".join(binding.keys), binding.help))
+            keys = "1-9" if binding.action == "object:1" else " ".join(_SHORT.get(k, k) for k in binding.keys)
+            lines.append((keys, binding.help))
     lines.append(("mouse", "left = positive / paint, right = negative / erase"))
     lines.append(("", "middle drag = pan when zoomed, wheel = brush size"))
     return lines
@@ -121,6 +129,8 @@ class KeyDecoder:
         shifted, self._shift = self._shift, False
         if shifted and len(name) == 1 and name.isalpha():
             name = name.upper()
+        elif shifted and name in ("left", "right"):
+            name = f"shift+{name}"
         return _NAME_TO_ACTION.get(name)
 
     def clear(self) -> None:

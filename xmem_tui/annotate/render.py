@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 HUD_HEIGHT = 24
 GREEN_BGR = (0, 255, 0)
+#: Colour of the canvas beside an image narrower than the window.
+PAD_BGR = (24, 24, 24)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _ALPHA = 0.5
 
@@ -43,14 +45,15 @@ class Renderer:
         self._half: np.ndarray | None = None
 
     def render(self, ctl: Controller) -> np.ndarray:
-        """The full canvas (BGR, (viewport height + HUD, viewport width, 3))."""
+        """The full canvas (BGR, (viewport height + HUD, canvas width, 3)); the image at its top left."""
         vp = ctl.viewport
-        canvas = np.empty((vp.height + HUD_HEIGHT, vp.width, 3), dtype=np.uint8)
-        canvas[: vp.height] = self._view(ctl)
-        image = canvas[: vp.height]
+        canvas = np.empty((vp.height + HUD_HEIGHT, max(ctl.canvas_width, vp.width), 3), dtype=np.uint8)
+        canvas[: vp.height, vp.width:] = PAD_BGR
+        canvas[: vp.height, : vp.width] = self._view(ctl)
+        image = canvas[: vp.height, : vp.width]
         self._decorate(ctl, image)
         if ctl.show_help:
-            _draw_help(image)
+            _draw_help(canvas[: vp.height])
         self._draw_hud(ctl, canvas[vp.height:])
         return canvas
 
@@ -138,7 +141,7 @@ def hud_text(ctl: Controller) -> str:
     stamp = _clock(times[ctl.frame]) if ctl.frame < len(times) else "--:--"
     info = ctl.objects.get(ctl.object)
     name = "background/eraser" if ctl.object == 0 else (info.name if info else f"object {ctl.object}")
-    parts = [f"frame {ctl.frame + 1}/{ctl.count} {stamp}", ctl.mode, f"obj {ctl.object} {name}",
+    parts = [f"frame {ctl.frame}/{ctl.count - 1} {stamp}", ctl.mode, f"obj {ctl.object} {name}",
              f"brush {ctl.radius}", ctl.segmenters.describe(ctl.mode)]
     if ctl.progress_text:
         parts.append(ctl.progress_text)
@@ -225,7 +228,7 @@ def _draw_help(image: np.ndarray) -> None:
     rows = max(1, (image.shape[0] - 16) // line_h)
     columns = math.ceil(len(lines) / rows)
     col_w = max(1, (image.shape[1] - 16) // columns)
-    key_w = 64
+    key_w = 96
     image[:] = (image * 0.25).astype(np.uint8)
     for n, (keys, text) in enumerate(lines):
         col, row = divmod(n, rows)

@@ -46,12 +46,17 @@ class Viewport:
         source_size: (width, height) of source frames.
         mask_size: (width, height) of the mask grid (processing resolution).
         max_size: (width, height) the canvas may take at most.
+        min_size: (width, height) a small frame is scaled up towards: it grows until it reaches one of
+            them (a 320x240 clip is shown at 800x600, not in a window too small for its status bar).
     """
 
-    def __init__(self, source_size: tuple[int, int], mask_size: tuple[int, int], max_size: tuple[int, int]) -> None:
+    def __init__(self, source_size: tuple[int, int], mask_size: tuple[int, int], max_size: tuple[int, int],
+                 min_size: tuple[int, int] = (0, 0)) -> None:
         self.src_w, self.src_h = source_size
         self.mask_w, self.mask_h = mask_size
-        self.fit_scale = min(max_size[0] / self.src_w, max_size[1] / self.src_h, 1.0)
+        shrink = min(max_size[0] / self.src_w, max_size[1] / self.src_h)
+        grow = min(min_size[0] / self.src_w, min_size[1] / self.src_h)
+        self.fit_scale = min(shrink, max(grow, 1.0))
         self.width = max(1, round(self.src_w * self.fit_scale))
         self.height = max(1, round(self.src_h * self.fit_scale))
         self.levels = (self.fit_scale, *(z for z in ZOOM_STEPS if z > self.fit_scale * 1.01))

@@ -12,6 +12,9 @@ from xmem_tui.errors import UserError
 
 NAME = "annotate"
 HELP = "open the annotation window: click, scribble, brush or lasso masks; p propagates as a job"
+#: Every edit is saved when it is made, so the process ends as soon as the window is closed (see cli.py):
+#: tearing torch and Qt down took longer than everything else about closing the window.
+EXIT_AT_ONCE = True
 
 
 IMPORT_NOTE = """\
@@ -30,7 +33,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     from xmem_tui.annotate.keymap import help_lines
 
     parser.add_argument("video", type=Path, help="source video or image folder (also looked up in source/)")
-    parser.add_argument("--frame", type=int, default=0, metavar="N", help="frame to show first (default 0)")
+    parser.add_argument("--frame", type=int, default=0, metavar="N",
+                        help="frame to show first, counted from 0 like everywhere in xmem-tui (default 0)")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     keys = "\n".join(f"  {k:<12} {text}" for k, text in help_lines())
     parser.epilog = f"keys in the window:\n{keys}\n\n{IMPORT_NOTE}"

@@ -2,6 +2,10 @@
 
 In the foreground a progress line is redrawn in place; with ``--queue`` the export becomes a job for the
 worker (so a dropped SSH session does not stop it). Exit status 1 when the self-check fails.
+
+``--all`` exports every video of the source folder that has masks the same way (``--out`` then names a
+folder, see :mod:`xmem_tui.export.batch`). The export's self-check decodes the whole output again: it is
+shown as its own step ("self-check: decoding the output again"), not as a frame counter stuck at the end.
 """
 
 from __future__ import annotations
@@ -22,14 +26,20 @@ HELP = "export the masks of a video: greenscreen, mask, alpha, overlay, masks (P
 
 def register(parser: argparse.ArgumentParser) -> None:
     from xmem_tui.export.codecs import CODECS
+    from xmem_tui.export.presets import PRESETS
     from xmem_tui.export.registry import KINDS, kind_names
+    from xmem_tui.export.request import AUDIO_CHOICES
 
     kinds = "; ".join(f"{spec.name}: {spec.help}" for spec in KINDS if spec.help)
-    parser.add_argument("video", type=Path, help="source video (its workspace holds the masks)")
+    parser.add_argument("video", type=Path, nargs="?", default=None,
+                        help="source video (its workspace holds the masks); leave out with --all")
+    parser.add_argument("--all", action="store_true",
+                        help="export every video in the source folder that has masks, all the same way "
+                             "(--out is then a folder)")
     parser.add_argument("--kind", choices=kind_names(), default=None,
                         help=f"what to export (default: [export] kind): {kinds}")
     parser.add_argument("--objects", default=None, help="object numbers, e.g. 1,2 (default: all)")
-    parser.add_argument("--preset", choices=("premiere", "resolve", "capcut"), default=None,
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
                         help="editor preset: premiere = ProRes 4444 alpha MOV + AAC; resolve = ProRes 4444 "
                              "alpha MOV + PCM audio; capcut = green screen H.264 MP4 + AAC (flags override it)")
     parser.add_argument("--out", type=Path, default=None, help="output file (a folder for PNG sequences)")
@@ -46,7 +56,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temporal", type=int, default=None, help="temporal smoothing over +-k frames")
     parser.add_argument("--no-despill", dest="despill", action="store_false", default=None,
                         help="keep green spill on greenscreen edges")
-    parser.add_argument("--audio", default=None, help="auto, copy, none, aac, libopus or pcm_s16le")
+    parser.add_argument("--audio", choices=AUDIO_CHOICES, default=None, help="audio track (default auto)")
     parser.add_argument("--device", default=None, help="compositing device: cpu, cuda, auto "
                                                         "(default: processing.device)")
     parser.add_argument("--aspect", default=None, help="reframe aspect W:H (default 9:16)")
@@ -64,19 +74,59 @@ def request_from(args: argparse.Namespace) -> ExportRequest:
     return ExportRequest(**given, out=out)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    from xmem_tui.errors import MediaError
+def videos_from(args: argparse.Namespace, settings: Settings) -> list[Path]:
+    """The video given, or with ``--all`` every source video with masks (in name order).
 
-    video = args.video.expanduser().resolve()
-    if not video.exists():
-        raise MediaError(f"{args.video}: no such video; check the path.")
+    Raises:
+        UserError: neither or both given, a missing video, or ``--all`` finding nothing to export.
+    """
+    from xmem_tui.errors import MediaError, UserError
+
+    if args.all == (args.video is not None):
+        raise UserError("give one VIDEO or --all (every video in the source folder), not "
+                        f"{'both' if args.all else 'neither'}; e.g. `xmem-tui export source/clip.mp4 --kind mask`.")
+    if not args.all:
+        video = args.video.expanduser().resolve()
+        if not video.exists():
+            raise MediaError(f"{args.video}: no such video; check the path.")
+        return [video]
+    from xmem_tui.media.sources import list_sources
+    from xmem_tui.workspace import Workspace
+
+    videos = []
+    for video in list_sources(settings.source_dir):
+        if Workspace.for_video(settings, video).records():
+            videos.append(video.resolve())
+        else:
+            print(f"skipped {video.name}: no masks yet", file=sys.stderr)
+    if not videos:
+        raise UserError(f"--all: no video in {settings.source_dir} has masks yet; annotate and propagate first.")
+    return videos
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from xmem_tui.export.batch import request_for
+
+    videos = videos_from(args, settings)
     request = request_from(args)
+    jobs = [(video, request_for(request, settings, video) if args.all else request) for video in videos]
     if args.queue:
         from xmem_tui.jobs.queue import JobQueue
 
-        job = JobQueue.for_settings(settings).submit(kind="export", video=video, params=request.to_params())
-        print(f"queued export job {job.id}")
+        queue = JobQueue.for_settings(settings)
+        for video, one in jobs:
+            job = queue.submit(kind="export", video=video, params=one.to_params())
+            print(f"queued export job {job.id}" + (f" ({video.name})" if args.all else ""))
         return 0
+    for video, one in jobs:
+        if args.all:
+            print(f"{video.name}:", file=sys.stderr)
+        export_one(video, one, settings)
+    return 0
+
+
+def export_one(video: Path, request: ExportRequest, settings: Settings) -> None:
+    """Run one export here, with a progress line; prints the output paths."""
     from xmem_tui.export.job import run_export
     from xmem_tui.progress import Throttle
 
@@ -89,7 +139,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except StopIteration as stop:
             result = stop.value
             break
-        if progress.message != "self-check passed" and throttle.ready(force=progress.done == progress.total):
+        if progress.message.startswith("self-check"):
+            if progress.message == "self-checking":  # its own step: frames and fps would say nothing
+                line = "self-check: decoding the output again and comparing it with the source..."
+                print(f"\r{line:<78}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
+        elif throttle.ready(force=progress.done == progress.total):
             eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
             line = f"{progress.message}: {progress.done}/{progress.total} frames {progress.fps:.1f} fps{eta}"
             print(f"\r{line}   " if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
@@ -99,4 +153,3 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(path)
     if result.missing_masks:
         print(f"warning: {result.missing_masks} frames had no masks (empty matte)", file=sys.stderr)
-    return 0

@@ -41,9 +41,23 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--priority", type=int, default=0, help="submit: higher runs first (default 0)")
 
 
+def check_project(settings: Settings) -> None:
+    """Refuse to read a queue that cannot exist: outside a project, "no jobs" would be a misleading answer.
+
+    Raises:
+        UserError: the folder has no config.toml, source/ or jobs/ (the signs of ``xmem-tui init``).
+    """
+    from xmem_tui.errors import UserError
+
+    if settings.config_file is None and not settings.jobs_dir.is_dir() and not settings.source_dir.is_dir():
+        raise UserError(f"{settings.project_dir} is not a project folder (no config.toml, source/ or jobs/); "
+                        "cd into your project, or make one here with `xmem-tui init`.")
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.jobs.queue import JobQueue
 
+    check_project(settings)
     queue = JobQueue.for_settings(settings)
     action = args.action
     needs_id = action in ("show", "log", "cancel", "retry")

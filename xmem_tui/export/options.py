@@ -19,9 +19,7 @@ from xmem_tui.export.finishing import FinishOptions
 from xmem_tui.export.presets import preset
 from xmem_tui.export.reframe import DEFAULT_SMOOTH
 from xmem_tui.export.registry import ExportKind, codec_for, kind
-from xmem_tui.export.request import ExportRequest
-
-AUDIO_CHOICES = ("auto", "copy", "none", "aac", "libopus", "pcm_s16le")
+from xmem_tui.export.request import AUDIO_CHOICES, ExportRequest
 
 
 @dataclass(frozen=True)

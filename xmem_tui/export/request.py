@@ -14,6 +14,10 @@ from pathlib import Path
 
 from xmem_tui.params import JobRequest, JobResult
 
+#: Values of ``audio`` (here, not in :mod:`~xmem_tui.export.options`, so the export dialog lists them
+#: without importing the export stack).
+AUDIO_CHOICES = ("auto", "copy", "none", "aac", "libopus", "pcm_s16le")
+
 
 @dataclass(frozen=True)
 class ExportRequest(JobRequest):

@@ -41,12 +41,14 @@ def _open(url: str, offset: int, timeout: float):  # -> http.client.HTTPResponse
     return urllib.request.urlopen(request, timeout=timeout)
 
 
-def _fail(url: str, exc: Exception) -> CheckpointError:
+def _fail(url: str, exc: Exception, dest: Path) -> CheckpointError:
+    """The error for a failed download; it names the offline fix too (copying the file in by hand)."""
+    copy = f"or copy {dest.name} from a machine that has it into {dest.parent}/"
     if isinstance(exc, urllib.error.HTTPError):
-        return CheckpointError(f"{url}: HTTP {exc.code} {exc.reason}; check the name and --url-base")
+        return CheckpointError(f"{url}: HTTP {exc.code} {exc.reason}; check the name and --url-base, {copy}")
     reason = getattr(exc, "reason", exc)
     return CheckpointError(f"cannot download {url} ({reason}); check the network (or --url-base) and rerun "
-                           "to resume")
+                           f"to resume, {copy}")
 
 
 def fetch(url: str, dest: Path, *, progress: ProgressFn | None = None, timeout: float = 30.0,
@@ -72,7 +74,7 @@ def fetch(url: str, dest: Path, *, progress: ProgressFn | None = None, timeout: 
         response = _open(url, offset, timeout)
     except urllib.error.HTTPError as exc:
         if exc.code != 416 or not offset:
-            raise _fail(url, exc) from exc
+            raise _fail(url, exc, dest) from exc
         # 416: nothing left past our offset. Complete if the server's total equals what we hold.
         total = _total_from_range(exc.headers.get("Content-Range", ""))
         if total != offset:
@@ -80,7 +82,7 @@ def fetch(url: str, dest: Path, *, progress: ProgressFn | None = None, timeout: 
             return fetch(url, dest, progress=progress, timeout=timeout, verify=verify)
         log.info("%s: already complete in %s", url, part)
     except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError
-        raise _fail(url, exc) from exc
+        raise _fail(url, exc, dest) from exc
     else:
         with response:
             _receive(url, response, part, offset, progress)

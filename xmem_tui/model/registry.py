@@ -100,7 +100,8 @@ def verify(spec: CheckpointSpec, path: Path) -> None:
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path} not found; run `xmem-tui models download {spec.name}`")
+        raise CheckpointError(f"{path} not found; run `xmem-tui models download {spec.name}` (or, with no "
+                              f"network, copy {spec.name} into {path.parent}/)")
     actual = path.stat().st_size
     if spec.size is not None and actual != spec.size:
         raise CheckpointError(f"{path} has {actual} bytes, expected {spec.size}; delete it and run "

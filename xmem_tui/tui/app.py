@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,15 @@ from xmem_tui.config import Settings
 from xmem_tui.errors import UserError
 from xmem_tui.export.request import ExportRequest
 from xmem_tui.tui.contract import Service
-from xmem_tui.tui.messages import JobsRefreshed
+from xmem_tui.tui.graphics import detect_graphics
+from xmem_tui.tui.logs import AppLogHandler, route_logging
+from xmem_tui.tui.messages import JobsRefreshed, LogRecorded
 from xmem_tui.tui.screens.dashboard import DashboardScreen
+from xmem_tui.tui.screens.export_dialog import ExportDialog
 from xmem_tui.tui.screens.help import HelpScreen
 from xmem_tui.tui.screens.jobs import JobsScreen
+from xmem_tui.tui.screens.log_view import LogScreen
+from xmem_tui.tui.screens.video import VideoScreen
 from xmem_tui.tui.service import DashboardService
 
 log = logging.getLogger(__name__)
@@ -37,30 +44,56 @@ class XMemApp(App[str | None]):
     CSS_PATH = "app.tcss"
     TITLE = "xmem-tui"
     MODES = {"sources": DashboardScreen, "jobs": JobsScreen}
+    #: Keys of every screen. ``id`` names the meaning where the annotation window binds the same key (its
+    #: action name in :mod:`xmem_tui.annotate.keymap`): one key, one meaning in both.
     BINDINGS = [
-        Binding("question_mark", "help", "Help"),
-        Binding("s", "switch_mode('sources')", "Sources"),
-        Binding("j", "switch_mode('jobs')", "Jobs"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="this help"),
+        Binding("h", "help", "Help", id="help", show=False, tooltip="this help"),
+        Binding("s", "sources", "Sources", id="sources", tooltip="the list of source videos, from any screen"),
+        Binding("j", "switch_mode('jobs')", "Jobs", id="jobs", tooltip="the job queue"),
+        Binding("L", "log", "Log", id="log", show=False,
+                tooltip="the dashboard's log (also appended to workspace/dashboard.log)"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="quit (jobs keep running in the worker)"),
     ]
 
     #: What the next propagation will run on; screens watch it (it is read off the UI thread at start-up).
     engine_label: reactive[str] = reactive("…")
 
-    def __init__(self, settings: Settings, service: Service | None = None, jobs_interval: float = 1.0) -> None:
+    def __init__(self, settings: Settings, service: Service | None = None, jobs_interval: float = 1.0,
+                 graphics: str | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.service: Service = service if service is not None else DashboardService(settings)
         self.jobs_interval = jobs_interval
+        #: How the preview draws frames: "kitty", "sixel", "truecolor" or "256" (see tui/graphics.py).
+        self.graphics = graphics or detect_graphics(os.environ, settings.tui.graphics)
         self.last_jobs: JobsRefreshed | None = None
         self._shown_errors: dict[str, float] = {}
+        self.log_handler = AppLogHandler(lambda line, record: self.post_message(LogRecorded(line, record.levelno,
+                                                                                            record.name)))
+        self._logging = contextlib.ExitStack()
 
     def on_mount(self) -> None:
+        self._logging.enter_context(route_logging(self.log_handler, self.settings.workspace_dir / "dashboard.log"))
         self.sub_title = str(self.settings.project_dir)
         self.switch_mode("sources")
         self.load_engine_label()
         self.refresh_jobs()
         self.set_interval(self.jobs_interval, self.refresh_jobs)
+
+    def on_unmount(self) -> None:
+        self._logging.close()
+
+    @on(LogRecorded)
+    def _log_recorded(self, message: LogRecorded) -> None:
+        """A warning or an error is worth a toast (once per text); every line goes to an open log screen."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LogScreen) and screen.live:
+                screen.append(message.line)
+        if message.level >= logging.WARNING and not message.logger.startswith(__package__ or "xmem_tui.tui"):
+            # The dashboard's own errors are notified where they happen; these come from the core.
+            self.notify_once(message.line.splitlines()[0], title="log (L shows all)",
+                             severity="error" if message.level >= logging.ERROR else "warning")
 
     # ------------------------------------------------------------------ background reads
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
@@ -94,11 +127,15 @@ class XMemApp(App[str | None]):
         else:
             log.error("background task %s failed", event.worker.name, exc_info=error)
             text = f"{type(error).__name__}: {error}"
+        self.notify_once(text, title="error", severity="error")
+
+    def notify_once(self, text: str, *, title: str, severity: Any) -> None:
+        """Notify ``text`` unless the same text was shown in the last :data:`REPEAT_ERROR_S` seconds."""
         now = time.monotonic()
         if now - self._shown_errors.get(text, float("-inf")) < REPEAT_ERROR_S:
             return
         self._shown_errors[text] = now
-        self.notify(text, title="error", severity="error", timeout=8)
+        self.notify(text, title=title, severity=severity, timeout=8)
 
     # ------------------------------------------------------------------ actions the screens share
     def run_service(self, call: Callable[..., Any], *args: Any, done: str = "") -> None:
@@ -132,17 +169,35 @@ class XMemApp(App[str | None]):
         for row in active:
             self.run_service(self.service.cancel, row.id, done=f"cancel requested for {row.id}")
 
-    def ask_export(self, path: Path) -> None:
-        from xmem_tui.tui.screens.export_dialog import ExportDialog
+    def ask_export(self, paths: Sequence[Path]) -> None:
+        """The export dialog for one video, or for several (the same export of each: a batch)."""
+        videos = [Path(p) for p in paths]
 
         def submit(request: ExportRequest | None) -> None:
-            if request is not None:
-                self.run_service(self.service.export, path, request, done="export queued (job {result})")
+            if request is None:
+                return
+            if len(videos) == 1:
+                self.run_service(self.service.export, videos[0], request,
+                                 done=f"export of {videos[0].name} queued (job {{result}})")
+            else:
+                self.run_service(self.service.export_all, videos, request,
+                                 done=f"{len(videos)} exports queued (jobs {{result}}); j shows them")
 
-        self.push_screen(ExportDialog(Path(path), self.settings.export.kind), submit)
+        self.push_screen(ExportDialog(videos, self.settings.export.kind), submit)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(help_sections()))
+
+    def action_sources(self) -> None:
+        """The sources list, from anywhere: the video view over it is closed (``switch_mode`` alone
+        would come back to it, and does nothing at all when the sources mode is already current)."""
+        self.switch_mode("sources")
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
+            self.pop_screen()
+
+    def action_log(self) -> None:
+        self.push_screen(LogScreen("dashboard log", "\n".join(self.log_handler.lines) or "(nothing logged yet)",
+                                   live=True))
 
     async def action_quit(self) -> None:
         """Leave; jobs keep running in the worker, and the goodbye line says how many (read afresh)."""
@@ -167,6 +222,12 @@ class XMemApp(App[str | None]):
         yield SystemCommand("Help", "Every key", self.action_help)
 
 
-def make_app(settings: Settings, service: Service | None = None) -> XMemApp:
-    """The one app factory, used by the CLI and by tests (tests pass a fake ``service``)."""
-    return XMemApp(settings, service)
+def help_sections() -> list[tuple[str, Any]]:
+    """The help screen's sections, each a screen's own binding table."""
+    return [("everywhere", XMemApp.BINDINGS), ("sources", DashboardScreen.BINDINGS), ("video", VideoScreen.BINDINGS),
+            ("jobs", JobsScreen.BINDINGS), ("export dialog", ExportDialog.BINDINGS)]
+
+
+def make_app(settings: Settings, service: Service | None = None, graphics: str | None = None) -> XMemApp:
+    """The one app factory, used by the CLI and by tests (tests pass a fake ``service`` and ``graphics``)."""
+    return XMemApp(settings, service, graphics=graphics)

@@ -55,7 +55,11 @@ class VideoDetail:
 
     Attributes:
         states: per frame, one of "user", "propagated", "stale" or "" (no mask).
-        objects: (id, name, (r, g, b)) per object.
+        objects: (id, name, (r, g, b)) per object present in at least one mask.
+        areas: per object (in ``objects`` order), its area per frame as a fraction of the frame; -1 where
+            the frame has no mask.
+        scores: per frame, how much it deserves a look (``inference.quality.score_frame``: 0 = nothing odd,
+            about 1 = clearly suspicious); -1 where no quality signals were recorded.
         progress: the last published propagation progress of this video, if any.
     """
 
@@ -65,6 +69,8 @@ class VideoDetail:
     keyframes: tuple[int, ...] = ()
     review: tuple[ReviewEntry, ...] = ()
     timestamps_s: tuple[float, ...] = ()
+    areas: tuple[tuple[float, ...], ...] = ()
+    scores: tuple[float, ...] = ()
     progress: Progress | None = None
 
 
@@ -124,6 +130,9 @@ class Service(Protocol):
 
     def export(self, path: Path, request: ExportRequest) -> str:
         """Queue an export; returns the job id."""
+
+    def export_all(self, paths: list[Path], request: ExportRequest) -> str:
+        """Queue the same export of each video (``request.out`` names a folder); returns the job ids."""
 
     def jobs(self) -> list[JobRow]:
         """Every job, newest first."""

@@ -51,3 +51,12 @@ class JobsRefreshed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, JobsRefreshed)
+
+
+@dataclass
+class LogRecorded(Message):
+    """A log record, formatted, from any thread while the dashboard runs (see :mod:`xmem_tui.tui.logs`)."""
+
+    line: str
+    level: int
+    logger: str

@@ -19,6 +19,7 @@ import numpy as np
 
 from xmem_tui.export.request import ExportRequest
 from xmem_tui.tui.contract import JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
+from xmem_tui.tui.mask_stats import MaskStats
 
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mts", ".ts", ".mpg", ".mpeg",
-                            ".wmv", ".flv", ".3gp"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
 
 class DashboardService:
@@ -37,21 +35,14 @@ class DashboardService:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._mask_stats: dict[Path, MaskStats] = {}
 
     # ------------------------------------------------------------------ sources
     def list_sources(self) -> list[Path]:
         """Videos and image folders in the source folder, sorted by name."""
-        folder = self.settings.source_dir
-        if not folder.is_dir():
-            return []
-        found = []
-        for path in sorted(folder.iterdir(), key=lambda p: p.name.lower()):
-            if path.name.startswith("."):
-                continue
-            is_video = path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES
-            if is_video or (path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())):
-                found.append(path)
-        return found
+        from xmem_tui.media.sources import list_sources
+
+        return list_sources(self.settings.source_dir)
 
     def summarize(self, path: Path) -> SourceSummary:
         """Probe ``path`` (cached in its workspace) and count its workspace state; never raises."""
@@ -64,12 +55,16 @@ class DashboardService:
             return SourceSummary(path=path, name=path.name, error=str(exc))
 
     def detail(self, path: Path) -> VideoDetail:
-        """The video view's data for ``path``."""
-        from xmem_tui.inference.quality import load_signals, rank_frames
+        """The video view's data for ``path``: frame states, the objects the masks hold (an object whose
+        masks were all replaced is gone), their areas over time, quality scores and the review list."""
+        from xmem_tui.inference.quality import load_signals, rank_frames, score_frame
         from xmem_tui.progress import read_progress
 
         ws = self._workspace(path)
         records = ws.records()
+        stats = self._mask_stats.setdefault(ws.video_path, MaskStats())
+        areas = stats.update(ws, sorted(records))
+        present = {k for frame_areas in areas.values() for k in frame_areas}
         stale = set(ws.stale_frames())
         states = []
         for index in range(ws.frame_count):
@@ -81,13 +76,19 @@ class DashboardService:
             else:
                 states.append("stale" if index in stale else "propagated")
         keyframes = tuple(ws.user_frames())
+        user = set(keyframes)
+        signals = load_signals(ws.quality_path)
         review = tuple(ReviewEntry(frame, score, tuple(reasons))
-                       for frame, score, reasons in rank_frames(load_signals(ws.quality_path), top=20,
-                                                                exclude=keyframes))
-        objects = tuple((o.id, o.name, o.color) for o in ws.objects.values())
-        return VideoDetail(summary=self._summary(ws), states=tuple(states), objects=objects, keyframes=keyframes,
-                           review=review, timestamps_s=tuple(ws.info.timestamps_s),
-                           progress=read_progress(ws.progress_path))
+                       for frame, score, reasons in rank_frames(signals, top=20, exclude=keyframes))
+        # Until every mask has been read once, an object not seen yet may still be in the unread ones.
+        objects = tuple((o.id, o.name, o.color) for o in ws.objects.values() if o.id in present or not stats.complete)
+        series = tuple(tuple(areas[i].get(k, 0.0) if i in areas else -1.0 for i in range(ws.frame_count))
+                       for k, _name, _color in objects)
+        scores = tuple(score_frame(signals[i])[0] if i in signals and i not in user else -1.0
+                       for i in range(ws.frame_count))
+        return VideoDetail(summary=self._summary(ws, len(objects)), states=tuple(states), objects=objects,
+                           keyframes=keyframes, review=review, timestamps_s=tuple(ws.info.timestamps_s), areas=series,
+                           scores=scores, progress=read_progress(ws.progress_path))
 
     def preview(self, path: Path, frame: int, width: int, height: int) -> np.ndarray:
         """uint8 RGB (height, width, 3) of ``frame`` with its masks blended in, fitted into width x height."""
@@ -162,6 +163,16 @@ class DashboardService:
         job = self._queue().submit("export", self._relative(path), request.to_params())
         self.ensure_worker()
         return job.id
+
+    def export_all(self, paths: list[Path], request: ExportRequest) -> str:
+        """Queue the same export of each of ``paths`` (see :mod:`xmem_tui.export.batch`); returns the ids."""
+        from xmem_tui.export.batch import request_for
+
+        queue = self._queue()
+        ids = [queue.submit("export", self._relative(p), request_for(request, self.settings, p).to_params()).id
+               for p in paths]
+        self.ensure_worker()
+        return ", ".join(ids)
 
     def jobs(self) -> list[JobRow]:
         """Every job, newest first, with its progress."""
@@ -241,19 +252,28 @@ class DashboardService:
         except ValueError:
             return str(path)
 
-    def _summary(self, ws: Any) -> SourceSummary:
+    def _summary(self, ws: Any, objects: int | None = None) -> SourceSummary:
+        """The sources row of ``ws``; ``objects`` when the caller has just counted them from the masks."""
         info = ws.info
         records = ws.records()
         check = self._last_export(ws.video_path)
         return SourceSummary(
             path=ws.video_path, name=ws.video_path.name, width=info.width, height=info.height,
             fps=info.avg_fps, vfr=info.vfr, duration_s=info.duration_s, frames=info.frame_count,
-            objects=len(ws.objects), keyframes=sum(1 for r in records.values() if r.user),
+            objects=self._object_count(ws) if objects is None else objects,
+            keyframes=sum(1 for r in records.values() if r.user),
             masked_pct=100.0 * len(records) / max(info.frame_count, 1), stale=len(ws.stale_frames()),
             last_export=check[0], last_check=check[1])
 
+    def _object_count(self, ws: Any) -> int:
+        """Objects the masks hold, once the video view has read them (until then: objects ever named)."""
+        stats = self._mask_stats.get(ws.video_path)
+        if stats is None or not stats.complete:
+            return len(ws.objects)
+        return len({k for areas in stats.update(ws, sorted(ws.records())).values() for k in areas})
+
     def _last_export(self, video: Path) -> tuple[str, str]:
-        """(output name, "passed"/"failed") of the newest finished export job of ``video``."""
+        """(output path, "passed"/"failed") of the newest finished export job of ``video``."""
         try:
             jobs = [j for j in self._queue().list(("done", "failed"))
                     if j.kind == "export" and Path(self.settings.resolve(j.video)) == video]
@@ -264,7 +284,7 @@ class DashboardService:
             return "", ""
         job = max(jobs, key=lambda j: j.finished or 0)
         row = self._row(job, None)
-        return Path(row.output).name if row.output else job.id, row.check or ("failed" if job.error else "")
+        return row.output or job.id, row.check or ("failed" if job.error else "")
 
     @staticmethod
     def _row(job: Job, progress: Progress | None) -> JobRow:

@@ -19,7 +19,9 @@ from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.tui.widgets.tables import fill_table
 
 #: Sized for an 80-column terminal: size, duration and object count are in the line under the table.
-COLUMNS = ("source", "fps", "frames", "keys", "masked", "stale", "last export")
+COLUMNS = ("", "source", "fps", "frames", "keys", "masked", "stale", "last export")
+#: The first column marks videos selected (v) for a batch export.
+SELECTED = "[b green]✓[/]"
 CHECK_STYLE = {"passed": "green", "failed": "bold red"}
 
 
@@ -33,12 +35,13 @@ def export_cell(s: SourceSummary) -> str:
     return f"{kind}{check}"
 
 
-def summary_cells(s: SourceSummary) -> tuple[str, ...]:
+def summary_cells(s: SourceSummary, selected: bool = False) -> tuple[str, ...]:
     """Table cells for one source (an unreadable source shows its error instead)."""
+    mark = SELECTED if selected else ""
     if s.error:
-        return (escape(s.name), "unreadable", "", "", "", "", "")
+        return (mark, escape(s.name), "unreadable", "", "", "", "", "")
     fps = f"{s.fps:.2f}{' VFR' if s.vfr else ''}"
-    return (escape(s.name), fps, str(s.frames), str(s.keyframes), f"{s.masked_pct:.0f}%",
+    return (mark, escape(s.name), fps, str(s.frames), str(s.keyframes), f"{s.masked_pct:.0f}%",
             str(s.stale) if s.stale else "", export_cell(s))
 
 
@@ -46,15 +49,20 @@ class DashboardScreen(Screen):
     """Sources table (Enter opens a video), selected source's details and propagation status."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open video"),
-        Binding("a", "annotate", "Annotate"),
-        Binding("e", "export", "Export"),
-        Binding("r", "rescan", "Rescan"),
+        Binding("enter", "open", "Open", id="confirm", tooltip="open the selected video"),
+        Binding("a", "annotate", "Annotate", id="annotate",
+                tooltip="annotate frame 0 (OpenCV window, needs X forwarding)"),
+        Binding("e", "export", "Export", id="export",
+                tooltip="export the videos marked with v, all the same way (or the one under the cursor)"),
+        Binding("v", "select", "Select", id="select", show=False, tooltip="mark / unmark a video for a batch export"),
+        Binding("f5", "rescan", "Rescan", id="rescan", show=False, tooltip="rescan the source folder"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.summaries: list[SourceSummary] = []
+        #: Videos marked for a batch export (by path, so a rescan keeps the marks).
+        self.marked: set[Path] = set()
         self._watcher: SourceWatcher | None = None
         self._finished_jobs: frozenset[str] = frozenset()
 
@@ -112,12 +120,17 @@ class DashboardScreen(Screen):
     @on(SourcesScanned)
     def _show_sources(self, message: SourcesScanned) -> None:
         self.summaries = message.summaries
-        fill_table(self.query_one("#sources", DataTable), COLUMNS, [summary_cells(s) for s in self.summaries],
-                   [str(s.path) for s in self.summaries])
+        self.marked &= {s.path for s in self.summaries}
+        self._fill()
         if not self.summaries:
             self.query_one("#source-info", Static).update(
                 f"No videos in {self.app.settings.source_dir} yet: copy some there (they appear here at once).")
         self._show_selected()
+
+    def _fill(self) -> None:
+        fill_table(self.query_one("#sources", DataTable), COLUMNS,
+                   [summary_cells(s, s.path in self.marked) for s in self.summaries],
+                   [str(s.path) for s in self.summaries])
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -144,9 +157,11 @@ class DashboardScreen(Screen):
             info.update(f"[red]{s.error}[/]")
             return
         stale = f", [red]{s.stale} stale[/]" if s.stale else ""
-        export = f"\nlast export: {s.last_export} ({s.last_check or 'no self-check'})" if s.last_export else ""
-        info.update(f"[b]{s.name}[/]: {s.width}x{s.height}, {s.duration_s:.1f}s, {s.frames} frames, "
-                    f"{s.objects} objects, {s.keyframes} annotated, {s.masked_pct:.0f}% masked{stale}{export}")
+        export = f"\nlast export: {escape(s.last_export)} ({s.last_check or 'no self-check'})" if s.last_export else ""
+        marked = f"\n{len(self.marked)} marked for export (v marks, e exports them)" if self.marked else ""
+        info.update(f"[b]{escape(s.name)}[/]: {s.width}x{s.height}, {s.duration_s:.1f}s, {s.frames} frames, "
+                    f"{s.objects} objects, {s.keyframes} annotated, {s.masked_pct:.0f}% masked{stale}{export}"
+                    f"{marked}")
 
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def refresh_progress(self) -> None:
@@ -170,9 +185,22 @@ class DashboardScreen(Screen):
             self.app.open_annotation(Path(s.path), 0)
 
     def action_export(self) -> None:
+        """Export the marked videos (a batch: one job each, same options), else the one under the cursor."""
+        marked = [s.path for s in self.summaries if s.path in self.marked and not s.error]
         s = self.selected
-        if s is not None and not s.error:
-            self.app.ask_export(Path(s.path))
+        if marked:
+            self.app.ask_export(marked)
+        elif s is not None and not s.error:
+            self.app.ask_export([Path(s.path)])
+
+    def action_select(self) -> None:
+        s = self.selected
+        if s is None or s.error:
+            return
+        self.marked ^= {s.path}
+        self._fill()
+        self.query_one("#sources", DataTable).action_cursor_down()  # as in file managers: mark the next
+        self._show_selected()
 
     def action_rescan(self) -> None:
         self.scan()

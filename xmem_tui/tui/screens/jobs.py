@@ -16,19 +16,30 @@ from xmem_tui.tui.contract import JobRow
 from xmem_tui.tui.messages import JobsRefreshed
 from xmem_tui.tui.widgets.tables import fill_table
 
-COLUMNS = ("job", "kind", "video", "state", "progress", "output / error", "check")
+COLUMNS = ("job", "kind", "video", "state", "progress", "check", "output / error")
 STATE_STYLE = {"queued": "cyan", "running": "bold green", "done": "green", "failed": "bold red",
                "cancelled": "yellow"}
 CHECK_STYLE = {"passed": "green", "failed": "bold red"}
 
 
+def progress_cell(row: JobRow) -> str:
+    """``done/total``, or the step a job is in when counting frames says nothing (an export's self-check
+    decodes the whole output again after the last frame is written: "68/68" would sit there for seconds)."""
+    if row.state == "running" and row.progress is not None and is_self_check(row.progress.message):
+        return "self-check"
+    return f"{row.done}/{row.total}" if row.total else ""
+
+
+def is_self_check(message: str) -> bool:
+    return message.startswith("self-checking")
+
+
 def job_cells(row: JobRow) -> tuple[str, ...]:
-    """Table cells for one job; paths are shortened to names (the line under the table has the rest)."""
-    progress = f"{row.done}/{row.total}" if row.total else ""
-    detail = row.error or (Path(row.output).name if row.output else row.message)
+    """Table cells for one job; the output is the full path (the table scrolls sideways when it is long)."""
+    detail = row.error.splitlines()[0] if row.error else (row.output or row.message)
     state = f"[{STATE_STYLE.get(row.state, '')}]{row.state}[/]"
     check = f"[{CHECK_STYLE.get(row.check, '')}]{row.check}[/]" if row.check else ""
-    return (row.id[-6:], row.kind, Path(row.video).name, state, progress, escape(detail[:40]), check)
+    return (row.id[-6:], row.kind, Path(row.video).name, state, progress_cell(row), check, escape(detail))
 
 
 def job_detail(row: JobRow) -> str:
@@ -37,9 +48,11 @@ def job_detail(row: JobRow) -> str:
         return f"[red]{escape(row.error)}[/]"
     if row.output:
         check = f" (self-check {row.check})" if row.check else ""
-        return f"{escape(row.output)}{check}"
+        return f"output: {escape(row.output)}{check}"
     if row.state == "queued":
         return "waiting for the worker"
+    if row.progress is not None and is_self_check(row.progress.message):
+        return "step 2 of 2: self-check — the output is decoded again and compared with the source, frame by frame"
     return escape(row.message)
 
 
@@ -47,10 +60,11 @@ class JobsScreen(Screen):
     """Lists the queue (refreshed by the app's timer); cancel, retry, open the log."""
 
     BINDINGS = [
-        Binding("c", "cancel", "Cancel job"),
-        Binding("t", "retry", "Retry"),
-        Binding("l", "log", "Log"),
-        Binding("w", "worker", "Start worker"),
+        Binding("escape", "back", "Back", id="back", tooltip="back to the screen you came from"),
+        Binding("enter", "log", "Log", id="confirm", tooltip="open the selected job's log"),
+        Binding("x", "cancel", "Cancel job", id="cancel", tooltip="cancel the selected job"),
+        Binding("t", "retry", "Retry", id="retry", tooltip="run the selected job again"),
+        Binding("W", "worker", "Worker", id="worker", tooltip="start the worker (Shift+w) if none runs"),
     ]
 
     def __init__(self) -> None:
@@ -80,9 +94,13 @@ class JobsScreen(Screen):
                    [r.id for r in self.rows])
         w = message.worker
         text = (f"worker: [green]running[/] (pid {w.pid}, {w.state}{', job ' + w.job if w.job else ''})"
-                if w.alive else "worker: [red]not running[/] — press w to start it (jobs wait in the queue)")
+                if w.alive else "worker: [red]not running[/] — press W (Shift+w) to start it (jobs wait in the queue)")
         self.query_one("#worker-status", Static).update(text)
         self._show_selected()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_log()
 
     @on(DataTable.RowHighlighted)
     def _show_selected(self) -> None:
@@ -106,7 +124,11 @@ class JobsScreen(Screen):
         if (row := self.selected) is not None:
             from xmem_tui.tui.screens.log_view import LogScreen
 
-            self.app.push_screen(LogScreen(row.id, self.app.service.job_log(row.id)))
+            self.app.push_screen(LogScreen(f"log of job {row.id}", self.app.service.job_log(row.id)))
+
+    def action_back(self) -> None:
+        """To the sources mode as it was left (the video view, if one was open)."""
+        self.app.switch_mode("sources")
 
     def action_worker(self) -> None:
         self.app.run_service(self.app.service.ensure_worker, done="worker started")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,31 +15,63 @@ from textual.worker import Worker
 
 from xmem_tui.tui.contract import VideoDetail
 from xmem_tui.tui.messages import DetailLoaded, PreviewLoaded
+from xmem_tui.tui.widgets.drift_chart import DriftChart
 from xmem_tui.tui.widgets.preview import Preview
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
 from xmem_tui.tui.widgets.timeline import LEGEND, Timeline
+
+
+class Entry(ListItem):
+    """A list row that carries the number it stands for (an object id, or a frame)."""
+
+    def __init__(self, text: str, value: int) -> None:
+        super().__init__(Label(text))
+        self.value = value
+
+
+async def refill(list_view: ListView, rows: list[tuple[str, int]]) -> None:
+    """Make ``list_view`` show ``rows`` (markup, value), updating the rows in place: remounting them all
+    made the list flash empty twice a second during a propagation and lost keys pressed meanwhile."""
+    entries = list(list_view.query_children(Entry))
+    for entry, (text, value) in zip(entries, rows, strict=False):
+        entry.query_one(Label).update(text)
+        entry.value = value
+    if len(rows) > len(entries):
+        await list_view.extend(Entry(text, value) for text, value in rows[len(entries):])
+    for entry in entries[len(rows):]:
+        await entry.remove()
+    if rows and (list_view.index is None or list_view.index >= len(rows)):
+        list_view.index = min(list_view.index or 0, len(rows) - 1)
 
 
 class VideoScreen(Screen):
     """Review and drive one source. All long work is queued as jobs; this screen only reads files."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("left", "move(-1)", "Prev", show=False),
-        Binding("right", "move(1)", "Next", show=False),
-        Binding("shift+left", "move(-10)", "-10", show=False),
-        Binding("shift+right", "move(10)", "+10", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("a", "annotate", "Annotate"),
-        Binding("f", "propagate(False, False)", "Fwd"),
-        Binding("b", "propagate(True, False)", "Bwd"),
-        Binding("full_stop", "propagate(False, True)", "+1 frame", show=False),
-        Binding("comma", "propagate(True, True)", "-1 frame", show=False),
-        Binding("x", "cancel", "Cancel"),
-        Binding("m", "clear_memory", "Clear mem"),
-        Binding("e", "export", "Export"),
-        Binding("n", "rename", "Rename obj", show=False),
+        Binding("escape", "app.pop_screen", "Back", id="back", tooltip="back to the sources"),
+        Binding("left", "move(-1)", "Prev", id="prev", show=False, tooltip="previous frame"),
+        Binding("right", "move(1)", "Next", id="next", show=False, tooltip="next frame"),
+        Binding("shift+left,pageup", "move(-10)", "-10", id="prev10", show=False, tooltip="back 10 frames"),
+        Binding("shift+right,pagedown", "move(10)", "+10", id="next10", show=False, tooltip="forward 10 frames"),
+        Binding("home", "jump(0)", "First", id="first", show=False, tooltip="first frame"),
+        Binding("end", "jump(-1)", "Last", id="last", show=False, tooltip="last frame"),
+        Binding("a", "annotate", "Annotate", id="annotate",
+                tooltip="annotate this frame (opens the OpenCV window; needs X forwarding)"),
+        Binding("p", "propagate(False, False)", "Propagate", id="propagate:forward",
+                tooltip="propagate forward from this frame (a job)"),
+        Binding("P", "propagate(True, False)", "Back", id="propagate:backward", show=False,
+                tooltip="propagate backward from this frame (Shift+p)"),
+        Binding("full_stop", "propagate(False, True)", "+1 frame", id="step:forward", show=False,
+                tooltip="propagate one frame forward"),
+        Binding("comma", "propagate(True, True)", "-1 frame", id="step:backward", show=False,
+                tooltip="propagate one frame backward"),
+        Binding("x", "cancel", "Cancel", id="cancel", show=False, tooltip="cancel this video's propagation"),
+        Binding("m", "clear_memory", "Clear mem", id="clear_memory", show=False,
+                tooltip="clear memory: the next propagation uses only this frame, not the other annotated ones"),
+        Binding("n", "next_review", "Next look", id="review", show=False,
+                tooltip="next frame in the review list (K keyframes, ! review frames in the chart)"),
+        Binding("e", "export", "Export", id="export", tooltip="export (every option of xmem-tui export)"),
+        Binding("f2", "rename", "Rename", id="rename", show=False, tooltip="rename the object selected in the list"),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -53,13 +86,15 @@ class VideoScreen(Screen):
         with Horizontal(id="video-body"):
             with Vertical(id="video-side"):
                 yield Static("", id="video-title")
+                yield Label("area per object · review score · K key ! look", classes="section")
+                yield DriftChart(id="chart")
                 yield Timeline(id="timeline")
                 yield Static(LEGEND, id="legend")
                 yield Label("objects", classes="section")
                 yield ListView(id="objects")
-                yield Label("keyframes / review (Enter opens)", classes="section")
+                yield Label("keyframes / review (Enter opens, n next)", classes="section")
                 yield ListView(id="review")
-            yield Preview(id="preview")
+            yield Preview(self.app.graphics, id="preview")
         yield PropagationPanel(id="propagation")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -85,16 +120,30 @@ class VideoScreen(Screen):
         self.app.worker_failed(event)
 
     @on(DetailLoaded)
-    def _show_detail(self, message: DetailLoaded) -> None:
+    async def _show_detail(self, message: DetailLoaded) -> None:
         new, old = message.detail, self.detail
-        lists_changed = old is None or (new.objects, new.keyframes, new.review) != \
-            (old.objects, old.keyframes, old.review)
+        objects_changed = old is None or new.objects != old.objects
+        review_changed = old is None or (new.keyframes, new.review) != (old.keyframes, old.review)
         frames_changed = old is None or new.states != old.states
         self.detail = new
         self.query_one(PropagationPanel).progress = new.progress
-        if lists_changed:  # refilling resets the lists' cursors, so only when their content changed
-            self._fill_lists()
-        if lists_changed or frames_changed:
+        chart = self.query_one(DriftChart)
+        chart.colors = tuple(color for _id, _name, color in new.objects)
+        chart.areas = new.areas
+        chart.scores = new.scores
+        chart.keyframes = new.keyframes
+        chart.review = tuple(entry.frame for entry in new.review)
+        # A propagation changes the review list every refresh: refill only what changed, keeping the cursor.
+        if objects_changed:
+            await refill(self.query_one("#objects", ListView), [
+                (f"[rgb({r},{g},{b})]██[/] {object_id} {escape(name)}", object_id)
+                for object_id, name, (r, g, b) in new.objects])
+        if review_changed:
+            await refill(self.query_one("#review", ListView), [
+                *((f"[yellow]key[/] frame {frame}", frame) for frame in new.keyframes),
+                *((f"[red]look[/] frame {entry.frame}: {escape('; '.join(entry.reasons))}", entry.frame)
+                  for entry in new.review)])
+        if objects_changed or review_changed or frames_changed:
             self._show_frame()
 
     @on(PreviewLoaded)
@@ -102,28 +151,6 @@ class VideoScreen(Screen):
         if message.frame == self.frame:
             preview = self.query_one(Preview)
             preview.image = message.image
-
-    def _fill_lists(self) -> None:
-        detail = self.detail
-        assert detail is not None
-        objects = self.query_one("#objects", ListView)
-        objects.clear()
-        for object_id, name, color in detail.objects:
-            objects.append(ListItem(Label(f"[rgb({color[0]},{color[1]},{color[2]})]██[/] {object_id} {name}"),
-                                    name=str(object_id)))
-        review = self.query_one("#review", ListView)
-        review.clear()
-        for frame in detail.keyframes:
-            review.append(ListItem(Label(f"[yellow]key[/] frame {frame}"), name=str(frame)))
-        for entry in detail.review:
-            reason = entry.reasons[0] if entry.reasons else ""
-            review.append(ListItem(Label(f"[red]look[/] frame {entry.frame}: {reason}"), name=str(entry.frame)))
-        self.call_after_refresh(self._reset_list_cursors)
-
-    def _reset_list_cursors(self) -> None:
-        for list_view in self.query(ListView):
-            if list_view.index is None and len(list_view):
-                list_view.index = 0
 
     def _show_frame(self) -> None:
         detail = self.detail
@@ -153,9 +180,18 @@ class VideoScreen(Screen):
 
     @on(ListView.Selected, "#review")
     def _open_review_entry(self, event: ListView.Selected) -> None:
-        if event.item.name is not None:
-            self.frame = int(event.item.name)
+        if isinstance(event.item, Entry):
+            self.frame = event.item.value
             self._show_frame()
+
+    def action_next_review(self) -> None:
+        """The first review frame after this one (wrapping round), the same as ``n`` in the window."""
+        frames = sorted(entry.frame for entry in self.detail.review) if self.detail is not None else []
+        if not frames:
+            self.notify("the review list is empty: nothing looks wrong (or nothing was propagated yet)")
+            return
+        self.frame = next((f for f in frames if f > self.frame), frames[0])
+        self._show_frame()
 
     def action_annotate(self) -> None:
         self.app.open_annotation(self.path, self.frame)
@@ -178,17 +214,17 @@ class VideoScreen(Screen):
         self._show_frame()
 
     def action_export(self) -> None:
-        self.app.ask_export(self.path)
+        self.app.ask_export([self.path])
 
     def action_rename(self) -> None:
         from xmem_tui.tui.screens.rename import RenameDialog
 
         objects = self.query_one("#objects", ListView)
         item = objects.highlighted_child
-        if item is None or item.name is None:
+        if not isinstance(item, Entry):
             self.notify("select an object in the list first", severity="warning")
             return
-        object_id = int(item.name)
+        object_id = item.value
 
         def rename(name: str | None) -> None:
             if name:

@@ -15,17 +15,18 @@ LEGEND = Text.assemble(("█", STATE_STYLE["user"]), " user ", ("█", STATE_STY
                        ("█", STATE_STYLE["stale"]), " stale ", ("█", STATE_STYLE[""]), " empty")
 
 
+def bucket_ranges(count: int, width: int) -> list[tuple[int, int]]:
+    """The frames ``[lo, hi)`` of each of ``width`` columns covering ``count`` frames in order (a frame
+    spans several columns when there are fewer frames than columns). Every per-frame row of the video
+    view uses this, so a column is the same frames in all of them."""
+    if count <= 0 or width <= 0:
+        return []
+    return [(lo, max(lo + 1, (b + 1) * count // width)) for b in range(width) for lo in (b * count // width,)]
+
+
 def bucket_states(states: Sequence[str], width: int) -> list[str]:
     """The state shown for each of ``width`` buckets covering ``states`` in order."""
-    if not states or width <= 0:
-        return []
-    buckets = []
-    for b in range(width):
-        lo = b * len(states) // width
-        hi = max(lo + 1, (b + 1) * len(states) // width)
-        present = set(states[lo:hi])
-        buckets.append(next(s for s in _PRIORITY if s in present))
-    return buckets
+    return [next(s for s in _PRIORITY if s in set(states[lo:hi])) for lo, hi in bucket_ranges(len(states), width)]
 
 
 class Timeline(Widget):
