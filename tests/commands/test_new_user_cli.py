@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,8 @@ def test_export_all_runs_in_the_foreground_with_the_self_check_as_its_own_step(
     captured = capsys.readouterr()
     assert (project / "exports" / "a_mask.mkv").is_file() and (project / "exports" / "c_mask.mkv").is_file()
     assert "self-check: decoding the output again" in captured.err
-    assert "self-checking" not in captured.err and "0.0 fps" not in captured.err
+    # the self-check is its own step, never a frame counter stuck at "0.0 fps" (140.0 fps is fine)
+    assert "self-checking" not in captured.err and not re.search(r"(?<![\d.])0\.0 fps", captured.err)
 
 
 def test_export_needs_a_video_or_all(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
