@@ -33,6 +33,7 @@ HELP_TEXT = """\
        not the other annotated frames
   e    export (kind, preset, objects, edge finishing, codec)
   n    rename the object selected in the list
+  g    propagation engine of this video (XMem, Cutie, weight-free)
   Enter  open the selected keyframe / review entry
   Esc  back to sources
 

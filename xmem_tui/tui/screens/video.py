@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 from textual.worker import Worker
 
-from xmem_tui.tui.contract import VideoDetail
+from xmem_tui.tui.contract import EngineChoice, VideoDetail
 from xmem_tui.tui.messages import DetailLoaded, PreviewLoaded
 from xmem_tui.tui.widgets.preview import Preview
 from xmem_tui.tui.widgets.propagation_panel import PropagationPanel
@@ -39,6 +39,7 @@ class VideoScreen(Screen):
         Binding("m", "clear_memory", "Clear mem"),
         Binding("e", "export", "Export"),
         Binding("n", "rename", "Rename obj", show=False),
+        Binding("g", "engine", "Engine", show=False),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -65,8 +66,7 @@ class VideoScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = self.path.name
-        panel = self.query_one(PropagationPanel)
-        self.watch(self.app, "engine_label", lambda label: setattr(panel, "engine", label))
+        self.watch(self.app, "engine_label", lambda label: self._show_engine())
         self.load_detail()
         self.set_interval(0.5, self.load_detail)
 
@@ -92,10 +92,16 @@ class VideoScreen(Screen):
         frames_changed = old is None or new.states != old.states
         self.detail = new
         self.query_one(PropagationPanel).progress = new.progress
+        self._show_engine()
         if lists_changed:  # refilling resets the lists' cursors, so only when their content changed
             self._fill_lists()
         if lists_changed or frames_changed:
             self._show_frame()
+
+    def _show_engine(self) -> None:
+        """The video's own engine once its detail is read, the project's until then."""
+        engine = self.detail.summary.engine if self.detail is not None else ""
+        self.query_one(PropagationPanel).engine = engine or self.app.engine_label
 
     @on(PreviewLoaded)
     def _show_preview(self, message: PreviewLoaded) -> None:
@@ -179,6 +185,23 @@ class VideoScreen(Screen):
 
     def action_export(self) -> None:
         self.app.ask_export(self.path)
+
+    def action_engine(self) -> None:
+        self.load_engines()
+
+    @work(thread=True, group="engines", exit_on_error=False)
+    def load_engines(self) -> None:
+        self.app.call_from_thread(self._ask_engine, self.app.service.engines(self.path))
+
+    def _ask_engine(self, choices: list[EngineChoice]) -> None:
+        from xmem_tui.tui.screens.engine_dialog import EngineDialog
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.app.run_service(self.app.service.set_engine, self.path, name,
+                                     done=f"{self.path.name} now propagates with {{result}}")
+
+        self.app.push_screen(EngineDialog(self.path.name, choices), chosen)
 
     def action_rename(self) -> None:
         from xmem_tui.tui.screens.rename import RenameDialog
