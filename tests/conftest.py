@@ -81,3 +81,41 @@ def synth_checkpoint(reference_dir: Path, synth_weights: ModuleType,
         return made[name]
 
     return make
+
+
+#: User frames of the judo clip in :func:`cutie_project` (ground truth of ../shared/media/judo/Annotations).
+JUDO_KEYFRAMES = (0, 8)
+
+
+@pytest.fixture
+def cutie_project(tmp_path: Path, media_dir: Path, synth_checkpoint: Callable[[str], Path]) -> Path:
+    """A project on a real clip with Cutie's weights: ``models/cutie-base-mega.pth`` holds the reference's
+    synthesized weights (the released schema), ``source/judo.mp4`` is the 16 judo frames (854x480) encoded
+    to H.264 at 25 fps, frames 0 and 8 are annotated with their ground truth (objects 1 and 3), and
+    ``config.toml`` processes at 96 pixels with the project default engine "auto" (XMem is absent)."""
+    import shutil
+    from fractions import Fraction
+
+    import cv2
+
+    from xmem_tui.config import load_settings
+    from xmem_tui.media.encode import VideoEncoder, VideoSpec
+    from xmem_tui.media.masks import read_index_mask
+    from xmem_tui.media.resize import mask_to_shape
+    from xmem_tui.workspace import Workspace
+
+    (tmp_path / "models").mkdir()
+    shutil.copy(synth_checkpoint("cutie_base"), tmp_path / "models" / "cutie-base-mega.pth")
+    (tmp_path / "config.toml").write_text("[processing]\nsize = 96\nthreads = 2\n")
+    frames = sorted((media_dir / "judo" / "JPEGImages").glob("*.jpg"))
+    spec = VideoSpec(codec="libx264", pix_fmt="yuv420p", width=854, height=480, time_base=Fraction(1, 25),
+                     options={"preset": "ultrafast", "crf": "18"})
+    video = tmp_path / "source" / "judo.mp4"
+    with VideoEncoder(video, spec) as encoder:
+        for index, path in enumerate(frames):
+            encoder.write(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), index, 1)
+    ws = Workspace.for_video(load_settings(tmp_path / "config.toml"), video)
+    for index in JUDO_KEYFRAMES:
+        truth = read_index_mask(media_dir / "judo" / "Annotations" / f"{index:05d}.png")
+        ws.write_frame(index, mask_to_shape(truth, ws.shape), provenance="user:import")
+    return tmp_path

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,6 +29,25 @@ def test_defaults_match_the_official_demo(tmp_path: Path) -> None:
         "enable_long_term_count_usage": True, "max_mid_term_frames": 10, "min_mid_term_frames": 5,
         "max_long_term_elements": 10000, "num_prototypes": 128}
     assert settings.source_dir == tmp_path / "source"
+
+
+def _official(case: Path) -> dict[str, object]:
+    """A reference case's Cutie config without the official options this core keeps off (chunk_size,
+    max_internal_size, flip_aug, amp: object chunks, internal resizing, flips and autocast are not config
+    keys here; processing.size and processing.amp play those parts)."""
+    config = json.loads(str(np.load(case)["config_json"]))
+    return {k: v for k, v in config.items() if k not in ("chunk_size", "max_internal_size", "flip_aug", "amp")}
+
+
+def test_cutie_defaults_are_the_official_eval_config_and_every_key_maps(tmp_path: Path, reference_dir: Path) -> None:
+    """[cutie] defaults = the eval config of case A (mem_every 5, long-term on); case C's overrides given as
+    flat ``long_term_*`` keys give case C's nested config."""
+    settings = load_settings(None, project_dir=tmp_path)
+    assert settings.cutie.core_config() == _official(reference_dir / "cutie" / "case_A_short.npz")
+    overrides = json.loads(str(np.load(reference_dir / "cutie" / "case_C_long_term.npz")["overrides_json"]))
+    flat = {"cutie." + key.replace("long_term.", "long_term_"): value for key, value in overrides.items()}
+    assert load_settings(None, flat, project_dir=tmp_path).cutie.core_config() == \
+        _official(reference_dir / "cutie" / "case_C_long_term.npz")
 
 
 def test_generated_config_round_trips(tmp_path: Path) -> None:
@@ -52,9 +73,15 @@ def test_values_and_overrides(tmp_path: Path) -> None:
     ("[processing]\nsize = \"big\"\n", "processing.size = 'big' is not allowed; use a whole number"),
     ("[processing]\namp = 1\n", "processing.amp = 1 is not allowed; use true or false"),
     ("[processing]\ndevice = \"gpu\"\n", "use auto, cpu, cuda, cuda:N or mps"),
-    ("[processing]\nengine = \"sam\"\n", "use one of: auto, xmem, flow"),
+    ("[processing]\nengine = \"sam\"\n", "use one of: auto, xmem, cutie, flow"),
     ("[processing]\nbackend = \"openvino\"\n", "processing.backend = 'openvino' is not allowed; use one of: auto, "
                                                   "nnpack, torch"),
+    ("[cutie]\nlong_term_min_mem_frames = 10\n", "cutie.long_term_min_mem_frames (10) must be smaller than "
+                                                 "cutie.long_term_max_mem_frames (10)"),
+    ("[cutie]\nlong_term_buffer_tokens = 9900\n", "cutie.long_term_buffer_tokens (9900) plus "
+                                                  "cutie.long_term_num_prototypes (128) must be smaller than "
+                                                  "cutie.long_term_max_num_tokens (10000)"),
+    ("[cutie]\nmem_every = 0\n", "cutie.mem_every = 0 is out of range"),
     ("[processing]\nsizee = 3\n", "unknown key processing.sizee; allowed keys in [processing]: size"),
     ("[proccessing]\n", "unknown section [proccessing]"),
     ("[xmem]\nmin_mid_term_frames = 10\n", "must be smaller than xmem.max_mid_term_frames"),

@@ -24,15 +24,15 @@ class Item:
 
 def test_builtins_in_order_then_registered_ones() -> None:
     registry: Registry[Item] = Registry("engine", "xmem_tui.inference.engines")
-    assert registry.names() == ("xmem", "flow")  # by order (10, 90), not by module name
+    assert registry.names() == ("xmem", "cutie", "flow")  # by order (10, 20, 90), not by module name
     registry.register(Item("later", order=1))
-    assert registry.names() == ("xmem", "flow", "later")
+    assert registry.names() == ("xmem", "cutie", "flow", "later")
     with pytest.raises(ValueError, match="engine 'later' is already registered"):
         registry.register(Item("later"))
     replaced = registry.register(Item("flow", order=0), replace=True)
     assert registry.get("flow") is replaced
     registry.unregister("later")
-    assert registry.names() == ("xmem", "flow") and registry.get("later") is None
+    assert registry.names() == ("xmem", "cutie", "flow") and registry.get("later") is None
 
 
 PLUGIN = '''

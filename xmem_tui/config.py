@@ -62,7 +62,8 @@ class PathSettings:
 
     source_dir: str = _opt("source", "Folder of source videos and image folders.")
     workspace_dir: str = _opt("workspace", "Per-video masks and state live in workspace/<video stem>/.")
-    models_dir: str = _opt("models", "Checkpoints XMem.pth, s2m.pth, fbrs.pth (xmem-tui models download).")
+    models_dir: str = _opt("models", "Checkpoints XMem.pth, cutie-base-mega.pth, s2m.pth, fbrs.pth (xmem-tui "
+                                     "models download).")
     jobs_dir: str = _opt("jobs", "The job queue: queued/, running/, done/, failed/, cancelled/.")
     exports_dir: str = _opt("exports", "Default folder for exported files.")
 
@@ -77,7 +78,8 @@ class ProcessingSettings:
     amp: bool = _opt(True, "Half-precision autocast on CUDA (ignored on CPU).")
     max_objects: int = _opt(9, "Maximum number of objects per video (keys 1-9 select them).", lo=1, hi=9)
     engine: str = _opt("auto", "Propagation engine: {choices}; auto takes the first whose checkpoints are in "
-                               "the models folder (XMem if its weights exist, else the weight-free flow).",
+                               "the models folder (XMem if its weights exist, else Cutie, else the weight-free "
+                               "flow). A video can have its own (the dashboard's g key); --engine overrides both.",
                        choices=_engines)
     threads: int = _opt(0, "CPU threads for torch; 0 lets torch decide.", lo=0, hi=512)
     backend: str = _opt("auto", "What runs XMem's convolutions on the CPU: auto (nnpack where it works), "
@@ -103,6 +105,36 @@ class XMemSettings:
     def core_config(self) -> dict[str, Any]:
         """The mapping ``InferenceCore`` takes, with the official key names."""
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class CutieSettings:
+    """Cutie memory settings: the official eval config (``cutie/config/eval_config.yaml``) with long-term
+    memory on and a memory frame every 5 frames. ``long_term_*`` are the official ``long_term.*`` keys."""
+
+    top_k: int = _opt(30, "Memory elements each query pixel reads from (top-k softmax).", lo=1, hi=1000)
+    mem_every: int = _opt(5, "Every this many frames a propagated frame becomes a memory frame.", lo=1, hi=1000)
+    stagger_updates: int = _opt(5, "Frames after each memory frame on which the sensory memory is updated.",
+                                lo=1, hi=1000)
+    max_mem_frames: int = _opt(5, "Working memory frames kept without long-term memory (a FIFO; the first "
+                                  "memory frame is always kept).", lo=2, hi=1000)
+    use_long_term: bool = _opt(True, "Consolidate old working memory into long-term prototypes (bounded memory "
+                                     "on long videos).")
+    long_term_count_usage: bool = _opt(True, "Count long-term usage so rarely used prototypes are pruned.")
+    long_term_max_mem_frames: int = _opt(10, "Working memory frames that trigger a consolidation.", lo=2, hi=1000)
+    long_term_min_mem_frames: int = _opt(5, "Working memory frames kept after a consolidation.", lo=1, hi=999)
+    long_term_num_prototypes: int = _opt(128, "Prototypes made by one consolidation.", lo=1, hi=100_000)
+    long_term_max_num_tokens: int = _opt(10000, "Cap on long-term memory elements.", lo=2, hi=10_000_000)
+    long_term_buffer_tokens: int = _opt(2000, "Long-term elements freed by one pruning below the cap.",
+                                        lo=0, hi=10_000_000)
+
+    def core_config(self) -> dict[str, Any]:
+        """The mapping ``CutieCore`` takes: official top-level keys and a nested ``long_term`` mapping."""
+        prefix = "long_term_"
+        values = dataclasses.asdict(self)
+        config: dict[str, Any] = {k: v for k, v in values.items() if not k.startswith(prefix)}
+        config["long_term"] = {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
+        return config
 
 
 @dataclass(frozen=True)
@@ -154,9 +186,15 @@ class Settings:
     paths: PathSettings = field(default_factory=PathSettings)
     processing: ProcessingSettings = field(default_factory=ProcessingSettings)
     xmem: XMemSettings = field(default_factory=XMemSettings)
+    cutie: CutieSettings = field(default_factory=CutieSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     annotate: AnnotateSettings = field(default_factory=AnnotateSettings)
     tui: TuiSettings = field(default_factory=TuiSettings)
+
+    def value(self, key: str) -> Any:
+        """The value of a dotted key (``"xmem.top_k"``), as messages that name keys show it."""
+        section, _, name = key.partition(".")
+        return getattr(getattr(self, section), name)
 
     def resolve(self, relative: str) -> Path:
         """Resolve a configured path against the project folder."""
@@ -188,6 +226,7 @@ SECTIONS: dict[str, type] = {
     "paths": PathSettings,
     "processing": ProcessingSettings,
     "xmem": XMemSettings,
+    "cutie": CutieSettings,
     "export": ExportSettings,
     "annotate": AnnotateSettings,
     "tui": TuiSettings,
@@ -244,10 +283,28 @@ def _build_section(origin: str, name: str, cls: type, raw: Any) -> Any:
     values = {key: _check_value(origin, f"{name}.{key}", hints[key], fields[key].metadata, value)
               for key, value in raw.items()}
     instance = cls(**values)
-    if isinstance(instance, XMemSettings) and instance.min_mid_term_frames >= instance.max_mid_term_frames:
-        raise ConfigError(f"{origin}: xmem.min_mid_term_frames ({instance.min_mid_term_frames}) must be smaller "
-                          f"than xmem.max_mid_term_frames ({instance.max_mid_term_frames}).")
+    _check_section(origin, name, instance)
     return instance
+
+
+def _smaller(origin: str, section: str, small: str, large: str, instance: Any, margin: int = 0,
+             why: str = "") -> None:
+    """ConfigError unless ``section.small`` (+ ``margin``) is smaller than ``section.large``."""
+    low, high = getattr(instance, small), getattr(instance, large)
+    if low + margin >= high:
+        raise ConfigError(f"{origin}: {section}.{small} ({low}){why} must be smaller than {section}.{large} "
+                          f"({high}).")
+
+
+def _check_section(origin: str, name: str, instance: Any) -> None:
+    """Checks between keys of one section (each key alone is checked by its field's constraints)."""
+    if isinstance(instance, XMemSettings):
+        _smaller(origin, name, "min_mid_term_frames", "max_mid_term_frames", instance)
+    elif isinstance(instance, CutieSettings):
+        _smaller(origin, name, "long_term_min_mem_frames", "long_term_max_mem_frames", instance)
+        _smaller(origin, name, "long_term_buffer_tokens", "long_term_max_num_tokens", instance,
+                 instance.long_term_num_prototypes,
+                 f" plus cutie.long_term_num_prototypes ({instance.long_term_num_prototypes})")
 
 
 def _check_value(origin: str, key: str, kind: Any, meta: Mapping[str, Any], value: Any) -> Any:

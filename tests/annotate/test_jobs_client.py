@@ -33,10 +33,25 @@ def test_propagation_keys_queue_a_job_and_start_a_worker(make_controller: Callab
     assert len(jobs) == 1
     job = jobs[0]
     assert job.kind == "propagate" and job.video == "source/judo"
-    assert job.params == {"start": start, "end": end, "backward": backward, "until_keyframe": False, "engine": "auto",
+    # no engine in the request: the worker runs the video's choice (or processing.engine) when the job starts
+    assert job.params == {"start": start, "end": end, "backward": backward, "until_keyframe": False,
                           "clear_memory": False}
     assert started_workers == [settings]
-    assert "propagating" in ctl.message
+    assert "propagating" in ctl.message and "with weight-free (optical flow)" in ctl.message
+
+
+def test_the_window_names_the_videos_engine(make_controller: Callable[..., Controller], settings: Settings,
+                                            ws: Workspace) -> None:
+    ws.set_engine("cutie")
+    ctl = make_controller()
+    click(ctl, 300, 200)
+    press(ctl, "p")
+    assert "with Cutie (job" in ctl.message
+    job = JobQueue.for_settings(settings).claim_next()
+    assert job is not None and "engine" not in job.params
+    write_progress(ws.progress_path, Progress(done=3, total=15, frame=3, fps=1.5, stats={"engine": "Cutie"}))
+    ctl.tick(100.0)
+    assert ctl.progress_text == "prop 3/15 1.5fps Cutie"
 
 
 def test_m_clears_memory_for_the_next_propagation_only(make_controller: Callable[..., Controller],

@@ -68,13 +68,13 @@ def test_the_config_accepts_both_and_lists_them(tmp_path: Path, extensions: None
                              project_dir=tmp_path)
     assert (settings.processing.engine, settings.export.kind) == (dummy_engine.NAME, dummy_kind.NAME)
     text = default_config_toml()
-    assert f"Propagation engine: auto, xmem, flow, {dummy_engine.NAME};" in text
+    assert f"Propagation engine: auto, xmem, cutie, flow, {dummy_engine.NAME};" in text
     assert f"Default export kind: greenscreen, mask, alpha, overlay, masks, reframe, {dummy_kind.NAME}." in text
 
 
 def test_unregistered_they_are_gone(tmp_path: Path) -> None:
     assert dummy_engine.NAME not in engine_choices() and dummy_kind.NAME not in kind_names()
-    with pytest.raises(ConfigError, match="use one of: auto, xmem, flow"):
+    with pytest.raises(ConfigError, match="use one of: auto, xmem, cutie, flow"):
         load_settings(None, {"processing.engine": dummy_engine.NAME}, project_dir=tmp_path)
 
 

@@ -20,6 +20,7 @@ from xmem_tui.inference.estimate import (
     reduced_settings,
     run_with_oom_retry,
 )
+from xmem_tui.inference.gpu import DeviceMemory
 from xmem_tui.inference.propagation import propagate, resume_point
 from xmem_tui.inference.request import PropagationRequest
 from xmem_tui.workspace import Workspace
@@ -75,12 +76,12 @@ def test_is_oom_recognises_torch_errors() -> None:
 
 
 def test_reduced_settings_halve_the_budget_until_they_cannot(settings: Settings) -> None:
-    smaller = reduced_settings(settings)
+    smaller = reduced_settings(settings, "xmem")
     assert smaller.xmem.max_long_term_elements == 5000
     assert smaller.xmem.max_mid_term_frames == 6  # min_mid_term_frames (5) + 1 beats 10 // 2
     floor = dataclasses.replace(settings, xmem=dataclasses.replace(
         settings.xmem, max_long_term_elements=128, num_prototypes=128, max_mid_term_frames=6))
-    assert reduced_settings(floor) is None
+    assert reduced_settings(floor, "xmem") is None
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def test_oom_retry_resumes_with_a_smaller_budget(ws: Workspace, settings: Settin
     used: list[Settings] = []
     notes: list[str] = []
     run_id = ws.begin_run(1, False)
-    frames = [r.frame for r in run_with_oom_retry(_runner(ws, engines, used, run_id), settings,
+    frames = [r.frame for r in run_with_oom_retry(_runner(ws, engines, used, run_id), settings, engine="xmem",
                                                   on_retry=notes.append)]
     assert frames == list(range(2, N_FRAMES))  # 2-5 before the OOM, 6-11 after: none twice, none lost
     assert used[1].xmem.max_long_term_elements == 5000 and used[1].xmem.max_mid_term_frames == 6
@@ -118,7 +119,7 @@ def test_second_oom_fails_naming_the_keys(ws: Workspace, settings: Settings) -> 
     oom = torch.cuda.OutOfMemoryError("CUDA out of memory")
     engines = [FakeEngine(fail_at=4, error=oom), FakeEngine(fail_at=8, error=oom)]
     with pytest.raises(OutOfMemory) as info:
-        list(run_with_oom_retry(_runner(ws, engines, [], ws.begin_run(1, False)), settings))
+        list(run_with_oom_retry(_runner(ws, engines, [], ws.begin_run(1, False)), settings, engine="xmem"))
     text = str(info.value)
     for key in ("processing.size", "xmem.max_long_term_elements", "xmem.max_mid_term_frames"):
         assert key in text
@@ -130,7 +131,7 @@ def test_other_errors_are_not_retried(ws: Workspace, settings: Settings) -> None
     engines = [FakeEngine(fail_at=4), FakeEngine()]
     used: list[Settings] = []
     with pytest.raises(RuntimeError, match="engine failure"):
-        list(run_with_oom_retry(_runner(ws, engines, used, ws.begin_run(1, False)), settings))
+        list(run_with_oom_retry(_runner(ws, engines, used, ws.begin_run(1, False)), settings, engine="xmem"))
     assert len(used) == 1
 
 
@@ -139,3 +140,54 @@ def test_annotated_frames_in_permanent_memory_are_counted(settings: Settings) ->
     many = estimate_memory(settings, (480, 854), 2, free=GiB, permanent_frames=20)
     assert none.parts["annotated frames"] == 0
     assert many.parts["annotated frames"] > 0 and many.total > none.total
+
+
+def test_cutie_shrinks_its_own_budget_and_stays_a_valid_config(settings: Settings) -> None:
+    smaller = reduced_settings(settings, "cutie")
+    c = smaller.cutie
+    assert (c.long_term_max_num_tokens, c.long_term_buffer_tokens, c.long_term_max_mem_frames) == (5000, 1000, 6)
+    assert smaller.xmem == settings.xmem  # XMem's budget is not Cutie's
+    steps = 0
+    while smaller is not None:  # every step is a config the settings loader accepts, until the floor
+        values = {f"cutie.{k}": v for k, v in dataclasses.asdict(smaller.cutie).items()}
+        assert load_settings(None, values, project_dir=Path("/nonexistent")).cutie == smaller.cutie
+        smaller, steps = reduced_settings(smaller, "cutie"), steps + 1
+    assert 3 <= steps < 20
+    fifo = dataclasses.replace(settings, cutie=dataclasses.replace(settings.cutie, use_long_term=False))
+    assert reduced_settings(fifo, "cutie").cutie.max_mem_frames == 2
+    assert reduced_settings(reduced_settings(fifo, "cutie"), "cutie") is None
+    assert reduced_settings(settings, "flow") is None  # nothing to shrink: the message names processing.size
+
+
+def test_cutie_oom_retry_and_message_name_cutie_keys(ws: Workspace, settings: Settings) -> None:
+    oom = torch.cuda.OutOfMemoryError("CUDA out of memory")
+    engines = [FakeEngine(fail_at=4, error=oom), FakeEngine(fail_at=8, error=oom)]
+    used: list[Settings] = []
+    notes: list[str] = []
+    with pytest.raises(OutOfMemory) as info:
+        list(run_with_oom_retry(_runner(ws, engines, used, ws.begin_run(1, False)), settings, engine="cutie",
+                                on_retry=notes.append))
+    assert used[1].cutie.long_term_max_num_tokens == 5000
+    assert "cutie.long_term_max_num_tokens 10000 -> 5000 and cutie.long_term_max_mem_frames 10 -> 6" in notes[0]
+    text = str(info.value)
+    assert "\n" not in text and "xmem." not in text
+    for key in ("processing.size (now 480)", "cutie.long_term_max_num_tokens (now 5000)",
+                "cutie.long_term_max_mem_frames (now 6)", "cutie.max_mem_frames (now 5)"):
+        assert key in text
+
+
+def test_cutie_estimate_is_its_own_memory_model(settings: Settings, caplog: pytest.LogCaptureFixture,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from xmem_tui.inference.cutie.estimate import CUTIE_PARAMS, cutie_memory_parts
+
+    est = estimate_memory(settings, (480, 854), 2, engine="cutie", free=GiB, permanent_frames=3)
+    assert est.parts == cutie_memory_parts((480, 854), 2, settings.cutie.core_config(), permanent_frames=3)
+    assert est.parts["weights"] == CUTIE_PARAMS * 4
+    small = dataclasses.replace(settings, cutie=dataclasses.replace(settings.cutie, long_term_max_num_tokens=3000))
+    assert estimate_memory(small, (480, 854), 2, engine="cutie", free=GiB).total < est.total
+    tight = DeviceMemory(device="CPU", used=0, peak=0, total=GiB, free=GiB // 4)
+    monkeypatch.setattr("xmem_tui.inference.estimate.device_memory", lambda device: tight)
+    with caplog.at_level(logging.INFO, logger="xmem_tui.inference.estimate"):
+        assert preflight(settings, (480, 854), 2, engine="cutie", device="cpu").fits is False
+    assert "exceeds the free memory" in caplog.text
+    assert "lower processing.size, cutie.long_term_max_num_tokens" in caplog.text and "xmem." not in caplog.text

@@ -81,7 +81,7 @@ def test_xmem_without_weights_names_the_file_and_the_fix(tmp_path: Path) -> None
         service.build_engine(settings_in(tmp_path), "xmem")
     text = str(info.value)
     assert str(tmp_path / "models" / "XMem.pth") in text and "xmem-tui models download" in text
-    with pytest.raises(ConfigError, match="auto, xmem, flow"):
+    with pytest.raises(ConfigError, match="auto, xmem, cutie, flow"):
         resolve_engine(settings_in(tmp_path), "sam")
 
 

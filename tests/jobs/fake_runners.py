@@ -49,7 +49,7 @@ def oom(job: Any, ctx: Any) -> Generator[Progress, None, JobResult]:
         yield Progress(done=0, total=1, message=f"attempt {number}")
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    yield from run_with_oom_retry(attempt, ctx.settings, device="cpu", on_retry=ctx.note)
+    yield from run_with_oom_retry(attempt, ctx.settings, engine="xmem", device="cpu", on_retry=ctx.note)
     return JobResult(done=len(attempts))
 
 

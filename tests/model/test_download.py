@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import threading
 from collections.abc import Iterator
@@ -180,7 +182,9 @@ def test_registry_paths_and_availability(tmp_path: Path) -> None:
 
     settings = load_settings(None, {"paths.models_dir": str(tmp_path / "m")}, project_dir=tmp_path)
     assert registry.checkpoint_path(settings, "xmem") == tmp_path / "m" / "XMem.pth"
-    assert registry.available(settings) == {"XMem.pth": False, "s2m.pth": False, "fbrs.pth": False}
+    assert registry.available(settings) == {"XMem.pth": False, "cutie-base-mega.pth": False, "s2m.pth": False,
+                                            "fbrs.pth": False}
+    assert registry.checkpoint_path(settings, "cutie") == tmp_path / "m" / "cutie-base-mega.pth"
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "fbrs.pth").write_bytes(b"")
     assert registry.available(settings)["fbrs.pth"]
@@ -188,3 +192,19 @@ def test_registry_paths_and_availability(tmp_path: Path) -> None:
         "https://github.com/hkchengrex/XMem/releases/download/v1.0/XMem.pth"
     with pytest.raises(CheckpointError, match="unknown checkpoint"):
         registry.spec_for("sam.pth")
+
+
+def test_release_digest_is_checked_before_the_rename(server: Server, tmp_path: Path) -> None:
+    data = _checkpoint(tmp_path)
+    server.files["c.pth"] = data
+    spec = registry.CheckpointSpec("c.pth", "C", "test", "none", md5=hashlib.md5(data).hexdigest())
+    dest = tmp_path / "models" / "c.pth"
+    fetch(server.url("c.pth"), dest, verify=lambda p: registry.check_release_digest(spec, p))
+    assert registry.is_release_file(spec, dest) and registry.file_md5(dest) == spec.md5
+    dest.unlink()
+    wrong = dataclasses.replace(spec, md5="0" * 32)
+    with pytest.raises(CheckpointError, match=f"MD5 {spec.md5} is not that of the released c.pth") as info:
+        fetch(server.url("c.pth"), dest, verify=lambda p: registry.check_release_digest(wrong, p))
+    assert "\n" not in str(info.value)
+    assert not dest.exists() and not part_path(dest).exists()
+    assert registry.is_release_file(dataclasses.replace(spec, md5=None), tmp_path / "src.pth") is None

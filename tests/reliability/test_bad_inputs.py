@@ -156,7 +156,7 @@ CONFIGS = {
     "unknown_key": ("[processing]\nsise = 96\n", "unknown key processing.sise"),
     "wrong_type": ("[processing]\nsize = \"big\"\n", "processing.size = 'big'"),
     "out_of_range": ("[xmem]\ntop_k = 0\n", "xmem.top_k = 0"),
-    "bad_choice": ("[processing]\nengine = \"sam2\"\n", "use one of: auto, xmem, flow"),
+    "bad_choice": ("[processing]\nengine = \"sam2\"\n", "use one of: auto, xmem, cutie, flow"),
     "not_toml": ("[processing\nsize = 96\n", "not valid TOML"),
 }
 

@@ -1,7 +1,7 @@
 """Checkpoints that are not what they claim, against every loader: refused in one line, never executed.
 
 tests/model/ checks each loader's messages on its own files; here one matrix runs every bad file through
-XMem, S2M and f-BRS loading, ``xmem-tui models verify`` and a propagation with ``--engine auto``, and proves
+XMem, Cutie, S2M and f-BRS loading, ``xmem-tui models verify`` and a propagation with ``--engine auto``, and proves
 the code-running pickle is live (an unsafe load runs it) yet never runs in xmem-tui.
 """
 
@@ -15,20 +15,23 @@ import torch
 
 from xmem_tui.cli import main
 from xmem_tui.errors import CheckpointError
-from xmem_tui.model import XMem
+from xmem_tui.model import Cutie, XMem
 from xmem_tui.model.fbrs import FBRSNet
 from xmem_tui.model.s2m import S2M
 
 from .procs import RelProject, file_digests
 
 LOADERS: dict[str, Callable[[Path], object]] = {
-    "XMem.pth": XMem.from_checkpoint, "s2m.pth": S2M.from_checkpoint, "fbrs.pth": FBRSNet.from_checkpoint}
+    "XMem.pth": XMem.from_checkpoint, "cutie-base-mega.pth": Cutie.from_checkpoint, "s2m.pth": S2M.from_checkpoint,
+    "fbrs.pth": FBRSNet.from_checkpoint}
 #: A few real key names of another model, for "a checkpoint of the wrong model".
 FOREIGN = {"XMem.pth": {"backbone.conv1.weight": torch.zeros(64, 6, 7, 7), "classifier.project.0.weight":
                         torch.zeros(48, 256, 1, 1)},
            "s2m.pth": {"key_proj.key_proj.weight": torch.zeros(64, 1024, 3, 3), "value_encoder.conv1.weight":
                        torch.zeros(64, 5, 7, 7)},
-           "fbrs.pth": {"key_proj.key_proj.weight": torch.zeros(64, 1024, 3, 3)}}
+           "fbrs.pth": {"key_proj.key_proj.weight": torch.zeros(64, 1024, 3, 3)},
+           "cutie-base-mega.pth": {"key_encoder.conv1.weight": torch.zeros(64, 3, 7, 7),
+                                   "key_proj.key_proj.weight": torch.zeros(64, 1024, 3, 3)}}
 
 
 class RunsCode:
@@ -88,11 +91,11 @@ def test_models_verify_flags_each_bad_file_and_runs_nothing(project: RelProject,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     marker = project.root / "ran"
     models = project.root / "models"
-    for name, kind in zip(sorted(LOADERS), ("evil_zip", "wrong_model", "truncated"), strict=True):
+    for name, kind in zip(sorted(LOADERS), ("evil_zip", "evil_legacy", "wrong_model", "truncated"), strict=True):
         make_bad(kind, models / name, name, marker)
     assert main(["--config", str(project.config), "models", "verify"]) == 1
     out = capsys.readouterr().out
-    assert out.count("BAD:") == 3 and "could run code" in out
+    assert out.count("BAD:") == 4 and out.count("could run code") == 2
     assert not marker.exists()
 
 

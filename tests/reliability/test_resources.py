@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ import torch
 
 from xmem_tui import fsutil
 from xmem_tui.cli import main
-from xmem_tui.inference.flow_engine import FlowEngine
+from xmem_tui.inference.cutie_engine import CutieEngine
+from xmem_tui.inference.xmem_engine import XMemEngine
 from xmem_tui.jobs.worker import Worker
 from xmem_tui.workspace import hard_soft
 
@@ -24,48 +26,68 @@ from .checks import assert_masks_whole, assert_records_match_files, no_temp_file
 from .procs import RelProject, file_digests
 from .writer_loop import pattern
 
-OOM_KEYS = ("processing.size", "xmem.max_long_term_elements", "xmem.max_mid_term_frames")
+#: Per engine with a memory budget: its checkpoint (synthesized weights), its engine class, the keys the
+#: one-line message must name and the first key its retry lowers.
+OOM_ENGINES = {
+    "xmem": ("XMem.pth", "xmem", XMemEngine,
+             ("processing.size", "xmem.max_long_term_elements", "xmem.max_mid_term_frames")),
+    "cutie": ("cutie-base-mega.pth", "cutie_base", CutieEngine,
+              ("processing.size", "cutie.long_term_max_num_tokens", "cutie.long_term_max_mem_frames",
+               "cutie.max_mem_frames")),
+}
 
 
-@pytest.fixture
-def oom_after(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """FlowEngine.step raises torch.cuda.OutOfMemoryError from its 6th call on (every attempt)."""
+@pytest.fixture(params=sorted(OOM_ENGINES))
+def oom_engine(request: pytest.FixtureRequest, annotated: RelProject, synth_checkpoint: Callable[[str], Path],
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, tuple[str, ...], list[int]]]:
+    """The engine's weights in models/; its step raises torch.cuda.OutOfMemoryError from the 6th call on
+    (every attempt). Yields (engine name, the keys to name, the call counter)."""
+    name = request.param
+    checkpoint, manifest, engine_class, keys = OOM_ENGINES[name]
+    (annotated.root / "models").mkdir(exist_ok=True)
+    shutil.copy(synth_checkpoint(manifest), annotated.root / "models" / checkpoint)
     calls = [0]
-    real = FlowEngine.step
+    real = engine_class.step
 
-    def step(self: FlowEngine, *args: object, **kwargs: object) -> np.ndarray:
+    def step(self: object, *args: object, **kwargs: object) -> np.ndarray:
         calls[0] += 1
         if calls[0] > 5:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(FlowEngine, "step", step)
-    yield calls
+    monkeypatch.setattr(engine_class, "step", step)
+    yield name, keys, calls
 
 
-def test_cuda_oom_in_a_foreground_propagation_names_the_config_keys(annotated: RelProject, oom_after: list[int],
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cuda_oom_in_a_foreground_propagation_names_the_config_keys(
+        annotated: RelProject, oom_engine: tuple[str, tuple[str, ...], list[int]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    name, keys, calls = oom_engine
     code = main(["--config", str(annotated.config), "propagate", str(annotated.video), "--from", "0",
-                 "--engine", "flow"])
+                 "--engine", name])
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]  # after the progress bar's last line
     assert code == 2 and last.startswith("xmem-tui: error: out of memory") and "Traceback" not in err, err
-    assert all(key in last for key in OOM_KEYS) and "config.toml" in last
+    assert all(key in last for key in keys) and "config.toml" in last, last
+    other = "cutie." if name == "xmem" else "xmem."
+    assert other not in last  # the message names this engine's keys only
     ws = annotated.workspace()
     written = sorted(ws.records())
     assert written[0] == 0 and len(written) >= 3  # frames before the failure are kept, whole
     assert len(assert_masks_whole(ws, {0, 1, 2})) == len(written)
-    assert oom_after[0] > 6  # the retry with a smaller budget ran too
+    assert calls[0] > 6  # the retry with a smaller budget ran too
 
 
-def test_cuda_oom_in_a_job_fails_it_naming_the_config_keys(annotated: RelProject, oom_after: list[int]) -> None:
-    job = annotated.queue.submit("propagate", "source/clip.mp4", {"start": 0, "engine": "flow"})
+def test_cuda_oom_in_a_job_fails_it_naming_the_config_keys(
+        annotated: RelProject, oom_engine: tuple[str, tuple[str, ...], list[int]]) -> None:
+    name, keys, _ = oom_engine
+    job = annotated.queue.submit("propagate", "source/clip.mp4", {"start": 0, "engine": name})
     assert Worker(annotated.settings, once=True).run() == 0
     failed = annotated.queue.get(job.id)
     assert failed.state == "failed" and "out of memory" in failed.error and "\n" not in failed.error
-    assert all(key in failed.error for key in OOM_KEYS), failed.error
+    assert all(key in failed.error for key in keys), failed.error
     log = annotated.queue.log_path(job.id).read_text()
-    assert "retrying with xmem.max_long_term_elements" in log
+    assert f"retrying with {keys[1]}" in log
     assert_records_match_files(annotated.workspace())
 
 

@@ -12,7 +12,7 @@ from xmem_tui.config import Settings, load_settings
 from xmem_tui.export.errors import ExportError
 from xmem_tui.export.request import ExportRequest
 from xmem_tui.progress import Progress
-from xmem_tui.tui.contract import JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
+from xmem_tui.tui.contract import EngineChoice, JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
 
 
 class FakeService:
@@ -26,6 +26,8 @@ class FakeService:
         self.progress_value: Progress | None = None
         self.fail: dict[str, Exception] = {}
         self.worker_alive = False
+        #: engine labels given to videos with set_engine (the others follow engine_label)
+        self.video_engines: dict[str, str] = {}
 
     def list_sources(self) -> list[Path]:
         return list(self.sources)
@@ -35,7 +37,7 @@ class FakeService:
         return SourceSummary(path=path, name=path.name, width=1920, height=1080, fps=29.97 if vfr else 25.0,
                              vfr=vfr, duration_s=12.0, frames=40, objects=2, keyframes=1, masked_pct=50.0,
                              stale=2 if vfr else 0, last_export="dance_greenscreen.mp4" if not vfr else "",
-                             last_check="passed" if not vfr else "")
+                             last_check="passed" if not vfr else "", engine=self.video_engines.get(path.name, ""))
 
     def detail(self, path: Path) -> VideoDetail:
         states = tuple(["user"] + ["propagated"] * 17 + ["stale"] * 2 + [""] * 20)
@@ -105,6 +107,20 @@ class FakeService:
 
     def engine_label(self) -> str:
         return "weight-free (optical flow)"
+
+    def engines(self, path: Path) -> list[EngineChoice]:
+        current = self.video_engines.get(path.name, "")
+        return [EngineChoice("", "project default: processing.engine = auto -> weight-free (optical flow)",
+                             current=not current),
+                EngineChoice("xmem", "XMem", missing="XMem.pth", current=current == "XMem"),
+                EngineChoice("cutie", "Cutie", current=current == "Cutie"),
+                EngineChoice("flow", "weight-free (optical flow)")]
+
+    def set_engine(self, path: Path, name: str) -> str:
+        self.calls.append(("set_engine", path.name, name))
+        label = {"xmem": "XMem", "cutie": "Cutie", "flow": "weight-free (optical flow)"}.get(name, "")
+        self.video_engines[path.name] = label
+        return label or self.engine_label()
 
     def annotate(self, path: Path, frame: int) -> None:
         self.calls.append(("annotate", path.name, frame))

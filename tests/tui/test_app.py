@@ -283,3 +283,37 @@ async def test_engine_label_reaches_the_panels(settings, fake) -> None:
         await pilot.press("enter")
         await settle(pilot, app)
         assert "engine: weight-free (optical flow)" in str(app.screen.query_one(PropagationPanel).render())
+
+
+async def test_engine_dialog_sets_the_videos_engine_and_every_panel_labels_it(settings, fake) -> None:
+    from xmem_tui.tui.screens.engine_dialog import EngineDialog
+
+    app = make_app(settings, fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        await pilot.press("g")
+        await settle(pilot, app)
+        dialog = app.screen
+        assert isinstance(dialog, EngineDialog)
+        lines = [str(dialog.query_one("#engines").get_option_at_index(i).prompt) for i in range(4)]
+        assert "●" in lines[0] and "project default" in lines[0] and "needs models/XMem.pth" in lines[1]
+        await pilot.press("escape")  # cancelled: nothing stored
+        await settle(pilot, app)
+        assert not [c for c in fake.calls if c[0] == "set_engine"]
+        await pilot.press("g")
+        await settle(pilot, app)
+        await pilot.press("down", "down", "enter")  # project default -> XMem -> Cutie
+        await settle(pilot, app)
+        assert ("set_engine", "dance.mp4", "cutie") in fake.calls
+        assert any("dance.mp4 now propagates with Cutie" in n.message for n in app._notifications)
+        await pilot.pause(0.6)  # the next detail read
+        await settle(pilot, app)
+        assert "engine: Cutie" in str(app.screen.query_one(PropagationPanel).render())
+        await pilot.press("escape")
+        await settle(pilot, app)
+        assert "engine: Cutie" in str(app.screen.query_one(PropagationPanel).render())  # the sources panel
+        await pilot.press("down")  # the other video keeps the project's engine
+        await settle(pilot, app)
+        assert "engine: weight-free (optical flow)" in str(app.screen.query_one(PropagationPanel).render())

@@ -216,3 +216,17 @@ def test_a_bad_video_leaves_no_workspace_behind(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError.__mro__[1]):
         Workspace.open(tmp_path / "workspace" / "bad", bad)
     assert not (tmp_path / "workspace" / "bad").exists()
+
+
+def test_engine_choice_is_per_video_survives_reopen_and_compaction(ws: Workspace, clip: Path, tmp_path: Path) -> None:
+    assert ws.engine is None
+    other = Workspace.open(ws.root, clip, processing_size=48)  # another process's view
+    ws.set_engine("cutie")
+    assert other.engine == "cutie"  # seen through the journal
+    ws.compact()
+    assert Workspace.open(ws.root, clip, processing_size=48).engine == "cutie"
+    ws.set_engine(None)
+    assert other.engine is None
+    second = tmp_path / "source" / "second"
+    write_image_folder(second, SPEC)
+    assert Workspace.open(tmp_path / "workspace" / "second", second, processing_size=48).engine is None

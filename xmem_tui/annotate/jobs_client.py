@@ -74,12 +74,18 @@ class PropagationClient:
                             "wait for it or press x to cancel it")
         from xmem_tui.inference.request import PropagationRequest
 
-        request = PropagationRequest(start=start, end=end, backward=backward, engine=self.settings.processing.engine,
-                                     clear_memory=clear_memory)
+        # no engine named: the run uses the video's choice (set in the dashboard), else processing.engine
+        request = PropagationRequest(start=start, end=end, backward=backward, clear_memory=clear_memory)
         job = self.queue.submit(kind="propagate", video=self._video(), params=request.to_params())
         self.last_job = job.id
         self._ensure_worker()
-        return f"propagating {request.direction} {start}->{end} (job {job.id})"
+        return f"propagating {request.direction} {start}->{end} with {self.engine_label()} (job {job.id})"
+
+    def engine_label(self) -> str:
+        """The engine this video's propagations run with ("Cutie", "XMem" ...), as the worker will choose it."""
+        from xmem_tui.inference.service import video_engine_label
+
+        return video_engine_label(self.settings, self.ws)
 
     def _ensure_worker(self) -> None:
         start = self._start_worker
@@ -109,8 +115,8 @@ class PropagationClient:
             if progress is None or progress.time < (job.started or 0) - 1:
                 return "prop starting", None
             eta = f" eta {progress.eta_s:.0f}s" if progress.eta_s is not None else ""
-            free = " weight-free" if progress.stats.get("weight_free") else ""
-            return (f"prop {progress.done}/{progress.total} {progress.fps:.1f}fps{eta}{free}", None)
+            engine = " weight-free" if progress.stats.get("weight_free") else f" {progress.stats.get('engine', '')}"
+            return (f"prop {progress.done}/{progress.total} {progress.fps:.1f}fps{eta}{engine}".rstrip(), None)
         return "", self._outcome()
 
     def _outcome(self) -> str | None:

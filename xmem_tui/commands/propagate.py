@@ -41,7 +41,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     engines = "; ".join(f"{spec.name}: {spec.help}" for spec in ENGINES if spec.help)
     parser.add_argument("--engine", choices=engine_choices(), default=None,
                         help=f"auto: the first engine whose checkpoints exist (XMem when models/XMem.pth exists, "
-                             f"else weight-free flow); {engines} (default: processing.engine)")
+                             f"else Cutie, else weight-free flow); {engines} (default: the engine chosen for the "
+                             f"video in the dashboard, else processing.engine)")
     parser.add_argument("--queue", action="store_true", help="submit a job to the worker and print its id")
 
 
@@ -61,18 +62,19 @@ def find_video(video: Path, settings: Settings) -> Path:
                      "check the path.")
 
 
-def request_from(args: argparse.Namespace, settings: Settings) -> PropagationRequest:
-    """The request the flags describe (the engine defaults to ``processing.engine``)."""
+def request_from(args: argparse.Namespace) -> PropagationRequest:
+    """The request the flags describe; without ``--engine`` the run uses the video's engine (chosen in the
+    dashboard), else ``processing.engine``."""
     from xmem_tui.inference.request import PropagationRequest
 
     return PropagationRequest(start=args.start, end=args.end, backward=args.backward,
-                              until_keyframe=args.until_keyframe, engine=args.engine or settings.processing.engine,
+                              until_keyframe=args.until_keyframe, engine=args.engine,
                               clear_memory=args.clear_memory)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     video = find_video(args.video, settings)
-    request = request_from(args, settings)
+    request = request_from(args)
     if args.queue:
         from xmem_tui.jobs.queue import JobQueue
 

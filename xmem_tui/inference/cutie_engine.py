@@ -21,19 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from xmem_tui.config import CutieSettings
 from xmem_tui.inference.cutie.core import CutieCore
 from xmem_tui.inference.engine import MemoryStats, annotation_digest
 from xmem_tui.inference.placement import autocast, cuda_amp, frame_to_tensor, place_network
 from xmem_tui.model.cutie import Cutie
 
-#: The official eval-config defaults (cutie/config/eval_config.yaml, as the reference cases record them) with
-#: long-term memory on and a memory frame every 5 frames.
-DEFAULT_CONFIG: dict[str, Any] = {
-    "mem_every": 5, "top_k": 30, "stagger_updates": 5, "chunk_size": -1, "use_long_term": True,
-    "max_internal_size": -1, "max_mem_frames": 5, "flip_aug": False, "amp": False,
-    "long_term": {"count_usage": True, "max_mem_frames": 10, "min_mem_frames": 5, "num_prototypes": 128,
-                  "max_num_tokens": 10000, "buffer_tokens": 2000},
-}
+#: The ``[cutie]`` defaults: the official eval config with long-term memory on and a memory frame every
+#: 5 frames (:class:`~xmem_tui.config.CutieSettings`).
+DEFAULT_CONFIG: dict[str, Any] = CutieSettings().core_config()
 
 
 def load_cutie(path: str | PathLike[str], device: torch.device | str, backend: str = "auto") -> Cutie:

@@ -6,16 +6,16 @@ beforehand "this needs ~9 GiB, 6 GiB are free" lets them lower the settings firs
 module adds allocator slack (a flat 25%), compares with the device's free memory and logs the result.
 The estimate is a guide, never a gate.
 
-When the device still runs out, :func:`run_with_oom_retry` frees caches and retries once with half the
-memory budget (``xmem.max_long_term_elements`` and ``xmem.max_mid_term_frames``). The processing size is
-not lowered automatically: workspace masks are stored at processing resolution, so changing it mid-video
-would make the masks of one video disagree in size. If the retry fails too, :class:`OutOfMemory` names the
-keys to lower.
+When the device still runs out, :func:`run_with_oom_retry` frees caches and retries once with about half
+the engine's memory budget (its spec's ``shrink``: for XMem ``xmem.max_long_term_elements`` and
+``xmem.max_mid_term_frames``, for Cutie its long-term cap and working memory frames). The processing size
+is not lowered automatically: workspace masks are stored at processing resolution, so changing it
+mid-video would make the masks of one video disagree in size. If the retry fails too, :class:`OutOfMemory`
+names the keys to lower (``processing.size`` and the spec's ``memory_keys``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -35,8 +35,12 @@ T = TypeVar("T")
 #: Allocator slack on top of the sum.
 SLACK = 1.25
 
-#: The settings a user can lower, named in the out-of-memory message.
-MEMORY_KEYS = ("processing.size", "xmem.max_long_term_elements", "xmem.max_mid_term_frames")
+
+def memory_keys(engine: str) -> tuple[str, ...]:
+    """The settings a user can lower to fit ``engine`` in memory, named by the messages."""
+    from xmem_tui.inference.registry import engine_spec
+
+    return ("processing.size", *engine_spec(engine).memory_keys)
 
 
 class OutOfMemory(UserError):
@@ -106,7 +110,7 @@ def preflight(settings: Settings, shape: tuple[int, int], num_objects: int, *, e
     logger.info("%s", est.describe())
     if est.fits is False:
         logger.warning("the estimate (%s) exceeds the free memory on %s (%s); if the run fails, lower %s",
-                       format_bytes(est.total), est.device, format_bytes(est.free), ", ".join(MEMORY_KEYS))
+                       format_bytes(est.total), est.device, format_bytes(est.free), ", ".join(memory_keys(engine)))
     return est
 
 
@@ -121,27 +125,30 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def reduced_settings(settings: Settings) -> Settings | None:
-    """Half the XMem memory budget, or None when it cannot shrink further."""
-    x = settings.xmem
-    long_term = max(x.num_prototypes, x.max_long_term_elements // 2)
-    mid = max(x.min_mid_term_frames + 1, x.max_mid_term_frames // 2)
-    if long_term == x.max_long_term_elements and mid == x.max_mid_term_frames:
-        return None
-    xmem = dataclasses.replace(x, max_long_term_elements=long_term, max_mid_term_frames=mid)
-    return dataclasses.replace(settings, xmem=xmem)
+def reduced_settings(settings: Settings, engine: str) -> Settings | None:
+    """About half ``engine``'s memory budget (its spec's ``shrink``), or None when it cannot shrink further."""
+    from xmem_tui.inference.registry import engine_spec
+
+    return engine_spec(engine).shrink(settings)
 
 
-def oom_message(settings: Settings, device: Any) -> str:
-    x = settings.xmem
-    return (f"out of memory on {device} even with a reduced memory budget: lower processing.size "
-            f"(now {settings.processing.size}), xmem.max_long_term_elements (now {x.max_long_term_elements}) "
-            f"or xmem.max_mid_term_frames (now {x.max_mid_term_frames}) in config.toml")
+def oom_message(settings: Settings, device: Any, engine: str) -> str:
+    keys = [f"{key} (now {settings.value(key)})" for key in memory_keys(engine)]
+    listed = keys[0] if len(keys) == 1 else f"{', '.join(keys[:-1])} or {keys[-1]}"
+    return f"out of memory on {device} even with a reduced memory budget: lower {listed} in config.toml"
 
 
-def run_with_oom_retry(run: Callable[[Settings, int], Iterator[T]], settings: Settings, *, device: Any = "cpu",
-                       on_retry: Callable[[str], None] | None = None) -> Iterator[T]:
-    """Run ``run(settings, attempt)``; on out-of-memory, free caches and retry once with a smaller budget.
+def retry_message(before: Settings, after: Settings, device: Any, engine: str) -> str:
+    """What the retry changed: ``key old -> new`` for each memory key the engine's ``shrink`` lowered."""
+    changes = [f"{key} {before.value(key)} -> {after.value(key)}" for key in memory_keys(engine)
+               if before.value(key) != after.value(key)]
+    return f"out of memory on {device}; retrying with {' and '.join(changes) or 'a smaller memory budget'}"
+
+
+def run_with_oom_retry(run: Callable[[Settings, int], Iterator[T]], settings: Settings, *, engine: str,
+                       device: Any = "cpu", on_retry: Callable[[str], None] | None = None) -> Iterator[T]:
+    """Run ``run(settings, attempt)``; on out-of-memory, free caches and retry once with a smaller budget
+    for ``engine`` (a registered engine name).
 
     ``run`` is called again with ``attempt=1`` and the reduced settings; it must resume where the first
     attempt stopped (a propagation resumes after its last written frame, see
@@ -158,13 +165,10 @@ def run_with_oom_retry(run: Callable[[Settings, int], Iterator[T]], settings: Se
         if not is_oom(exc):
             raise
         free_caches(device)
-        smaller = reduced_settings(settings)
+        smaller = reduced_settings(settings, engine)
         if smaller is None:
-            raise OutOfMemory(oom_message(settings, device)) from exc
-        message = (f"out of memory on {device}; retrying with xmem.max_long_term_elements "
-                   f"{settings.xmem.max_long_term_elements} -> {smaller.xmem.max_long_term_elements} and "
-                   f"xmem.max_mid_term_frames {settings.xmem.max_mid_term_frames} -> "
-                   f"{smaller.xmem.max_mid_term_frames}")
+            raise OutOfMemory(oom_message(settings, device, engine)) from exc
+        message = retry_message(settings, smaller, device, engine)
         log.warning("%s", message)
         if on_retry is not None:
             on_retry(message)
@@ -174,4 +178,4 @@ def run_with_oom_retry(run: Callable[[Settings, int], Iterator[T]], settings: Se
         if not is_oom(exc):
             raise
         free_caches(device)
-        raise OutOfMemory(oom_message(smaller, device)) from exc
+        raise OutOfMemory(oom_message(smaller, device, engine)) from exc

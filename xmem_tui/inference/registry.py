@@ -48,6 +48,11 @@ def no_settings(settings: Settings) -> Hashable:
     return ()
 
 
+def cannot_shrink(settings: Settings) -> Settings | None:
+    """For engines without a memory budget to lower (the out-of-memory retry does not apply)."""
+    return None
+
+
 @dataclass(frozen=True)
 class EngineSpec:
     """One propagation engine.
@@ -66,6 +71,10 @@ class EngineSpec:
         order: place in listings and in the automatic choice (lower first).
         settings_key: the settings a built engine depends on beyond the device and precision (the worker
             rebuilds a cached engine when they change), e.g. XMem's memory section.
+        shrink: ``shrink(settings)`` -> the settings with its memory budget about halved, or None when it
+            cannot shrink further: the out-of-memory retry runs once with them.
+        memory_keys: the dotted config keys of its memory budget (besides ``processing.size``), named by
+            the out-of-memory message and the pre-flight warning.
         help: one line for ``--help`` and the config file comment.
     """
 
@@ -79,6 +88,8 @@ class EngineSpec:
     auto: bool = True
     order: int = 100
     settings_key: Callable[[Settings], Hashable] = no_settings
+    shrink: Callable[[Settings], Settings | None] = cannot_shrink
+    memory_keys: tuple[str, ...] = ()
     help: str = ""
 
     def checkpoint_paths(self, settings: Settings) -> tuple[Path, ...]:

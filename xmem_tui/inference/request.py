@@ -24,7 +24,9 @@ class PropagationRequest(JobRequest):
         end: last frame (inclusive); None: the video's last frame (first, going backward).
         backward: towards frame 0.
         until_keyframe: stop before the next user-annotated frame instead of passing through it.
-        engine: an engine name or "auto"; None: ``processing.engine``.
+        engine: an engine name or "auto" for this run only (``--engine``); None: the engine chosen for
+            the video (its workspace), else ``processing.engine``. Clients that follow the video's
+            choice (dashboard, window) leave it None, so the run uses the choice in effect when it starts.
         clear_memory: remember only the start frame (and the user frames the run reaches), not the
             video's other annotated frames.
     """

@@ -39,6 +39,31 @@ def choose_engine(settings: Settings, name: str | None = None) -> EngineSpec:
     return spec
 
 
+def video_engine(ws: Workspace, requested: str | None = None) -> str | None:
+    """The engine name a propagation of ``ws``'s video asks for: the run's own (``--engine``), else the
+    one chosen for the video (dashboard, stored in its workspace); None means ``processing.engine``.
+
+    Raises:
+        ConfigError: the video's stored choice is no registered engine (a plugin that is gone).
+    """
+    from xmem_tui.errors import ConfigError
+    from xmem_tui.inference.registry import engine_choices
+
+    if requested:
+        return requested
+    chosen = ws.engine
+    if chosen is not None and chosen not in engine_choices():
+        raise ConfigError(f"{ws.video_path.name}: the engine chosen for it, {chosen!r}, is not known; choose "
+                          f"another in the dashboard's video view, or use --engine ({', '.join(engine_choices())}).")
+    return chosen
+
+
+def video_engine_label(settings: Settings, ws: Workspace) -> str:
+    """What every UI calls the engine the video's next propagation runs ("Cutie", "XMem" ...); an engine
+    whose checkpoint is missing is still named (the run says what to download)."""
+    return resolve_engine(settings, video_engine(ws), check=False).label
+
+
 def build_engine(settings: Settings, name: str | None = None) -> Engine:
     """A new engine for ``name`` (an engine name or "auto"; default ``processing.engine``)."""
     spec = choose_engine(settings, name)
@@ -94,6 +119,7 @@ def run_propagation(ws: Workspace, settings: Settings, request: PropagationReque
                     on_retry: Callable[[str], None] | None = None) -> Iterator[FrameResult]:
     """A whole propagation as the CLI and the worker run it.
 
+    The engine is the request's, else the video's choice, else ``processing.engine`` (:func:`video_engine`).
     Logs the pre-flight memory estimate, takes the engine from ``cache`` (or builds one), and runs
     :func:`~xmem_tui.inference.propagation.propagate`. When ``run_id`` names a run that already wrote
     frames (a crashed job re-queued by the worker), it resumes after the run's last written frame. On
@@ -103,8 +129,8 @@ def run_propagation(ws: Workspace, settings: Settings, request: PropagationReque
     from xmem_tui.inference.estimate import preflight, run_with_oom_retry
     from xmem_tui.inference.propagation import propagate, resume_point
 
+    spec = choose_engine(settings, video_engine(ws, request.engine))
     run_id = run_id or ws.begin_run(request.start, request.backward)
-    spec = choose_engine(settings, request.engine)
     device = spec.device(settings)
 
     def attempt(current: Settings, number: int) -> Iterator[FrameResult]:
@@ -117,4 +143,4 @@ def run_propagation(ws: Workspace, settings: Settings, request: PropagationReque
             log.info("run %s already reached frame %d: resuming after it (attempt %d)", run_id, resume, number + 1)
         yield from propagate(ws, engine, request, cancel=cancel, run_id=run_id, resume_from=resume, device=device)
 
-    yield from run_with_oom_retry(attempt, settings, device=device, on_retry=on_retry)
+    yield from run_with_oom_retry(attempt, settings, engine=spec.name, device=device, on_retry=on_retry)

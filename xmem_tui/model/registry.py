@@ -10,6 +10,7 @@ downloads them by hand (or copies them from the official demo) gets the same res
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from xmem_tui.plugins import Registry
 if TYPE_CHECKING:
     from xmem_tui.config import Settings
 
-#: Where the official XMem v1.0 release publishes all three files.
+#: Where the official XMem v1.0 release publishes XMem.pth, s2m.pth and fbrs.pth (the default ``base``).
 RELEASE_BASE = "https://github.com/hkchengrex/XMem/releases/download/v1.0/"
 
 
@@ -38,6 +39,8 @@ class CheckpointSpec:
         loader: ``"module:Class"`` whose ``from_checkpoint(path)`` loads the file strictly, or None to only
             check that the file is a weights-only state dict.
         base: the release folder URL it is downloaded from.
+        md5: hex MD5 digest of the release's file when the release publishes one: a download must match
+            it (a file of the user's own under this name is still loaded, only reported as different).
         order: place in listings (lower first).
     """
 
@@ -48,6 +51,7 @@ class CheckpointSpec:
     size: int | None = None
     loader: str | None = None
     base: str = RELEASE_BASE
+    md5: str | None = None
     order: int = 100
 
     def url(self, base: str | None = None) -> str:
@@ -66,7 +70,8 @@ def checkpoints() -> dict[str, CheckpointSpec]:
 
 
 def spec_for(name: str) -> CheckpointSpec:
-    """The spec of checkpoint ``name`` (case-insensitive, ``.pth`` optional).
+    """The spec of checkpoint ``name`` (case-insensitive, ``.pth`` optional), or of the model it holds
+    (``cutie`` for ``cutie-base-mega.pth``).
 
     Raises:
         CheckpointError: unknown name, listing the known ones.
@@ -74,7 +79,7 @@ def spec_for(name: str) -> CheckpointSpec:
     wanted = name.lower().removesuffix(".pth")
     known = checkpoints()
     for spec in known.values():
-        if spec.name.lower().removesuffix(".pth") == wanted:
+        if wanted in (spec.name.lower().removesuffix(".pth"), spec.model.lower()):
             return spec
     raise CheckpointError(f"unknown checkpoint {name!r}; choose from {', '.join(known)}")
 
@@ -114,3 +119,32 @@ def verify(spec: CheckpointSpec, path: Path) -> None:
     module_name, _, class_name = spec.loader.partition(":")
     model_class = getattr(importlib.import_module(module_name), class_name)
     model_class.from_checkpoint(path)
+
+
+def file_md5(path: Path) -> str:
+    """Hex MD5 of the file at ``path``, read in chunks (checkpoints are hundreds of megabytes)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_release_file(spec: CheckpointSpec, path: Path) -> bool | None:
+    """Whether ``path`` is byte for byte the release's file (its MD5); None when no digest is published."""
+    return None if spec.md5 is None else file_md5(path) == spec.md5
+
+
+def check_release_digest(spec: CheckpointSpec, path: Path) -> None:
+    """Refuse a downloaded ``path`` whose MD5 is not the release's (damaged in transit, or another file).
+
+    Raises:
+        CheckpointError: one line with both digests and the fix.
+    """
+    if spec.md5 is None:
+        return
+    actual = file_md5(path)
+    if actual != spec.md5:
+        raise CheckpointError(f"{path}: MD5 {actual} is not that of the released {spec.name} ({spec.md5}); "
+                              f"the download is damaged or not the official file: run `xmem-tui models "
+                              f"download {spec.name}` again (check --url-base)")

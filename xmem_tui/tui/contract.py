@@ -37,7 +37,26 @@ class SourceSummary:
     stale: int = 0
     last_export: str = ""
     last_check: str = ""
+    #: label of the engine this video's next propagation runs ("Cutie", "XMem" ...)
+    engine: str = ""
     error: str = ""
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """One line of a video's engine dialog.
+
+    Attributes:
+        name: the engine name or "auto"; "" follows the project's ``processing.engine``.
+        label: what the UIs call it ("Cutie"; for "auto" and "", the engine it settles on now).
+        missing: checkpoint files it needs that are not in the models folder ("" when ready).
+        current: it is the video's choice now.
+    """
+
+    name: str
+    label: str
+    missing: str = ""
+    current: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,7 +168,13 @@ class Service(Protocol):
         """Start a detached worker when none is alive; returns its pid."""
 
     def engine_label(self) -> str:
-        """What the next propagation will run with."""
+        """What the next propagation will run with, for videos without an engine of their own."""
+
+    def engines(self, path: Path) -> list[EngineChoice]:
+        """The engines the video can be given (the project default first), its choice marked."""
+
+    def set_engine(self, path: Path, name: str) -> str:
+        """Give the video engine ``name`` ("" = the project default); returns the label it now runs with."""
 
     def annotate(self, path: Path, frame: int) -> object:
         """Open the annotation window on ``frame`` as its own process."""

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xmem_tui.errors import ConfigError, UserError
 from xmem_tui.export.request import ExportRequest
-from xmem_tui.tui.contract import JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
+from xmem_tui.tui.contract import EngineChoice, JobRow, ReviewEntry, SourceSummary, VideoDetail, WorkerInfo
 from xmem_tui.tui.mask_stats import MaskStats
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ class DashboardService:
 
     def summarize(self, path: Path) -> SourceSummary:
         """Probe ``path`` (cached in its workspace) and count its workspace state; never raises."""
-        from xmem_tui.errors import UserError
-
         try:
             ws = self._workspace(path)
             return self._summary(ws)
@@ -133,8 +132,7 @@ class DashboardService:
         from xmem_tui.inference.request import PropagationRequest
 
         end = (frame - 1 if backward else frame + 1) if one_frame else None
-        request = PropagationRequest(start=frame, end=end, backward=backward,
-                                     engine=self.settings.processing.engine, clear_memory=clear_memory)
+        request = PropagationRequest(start=frame, end=end, backward=backward, clear_memory=clear_memory)
         job = self._queue().submit("propagate", self._relative(path), request.to_params())
         self.ensure_worker()
         return job.id
@@ -211,6 +209,42 @@ class DashboardService:
 
         return resolve_engine(self.settings, check=False).label
 
+    def engines(self, path: Path) -> list[EngineChoice]:
+        """The project default, "auto" and every registered engine, with what each still lacks."""
+        from xmem_tui.inference.registry import AUTO, ENGINES, resolve_engine
+
+        current = self._workspace(path).engine or ""
+
+        def settles_on(name: str | None) -> str:
+            try:
+                return resolve_engine(self.settings, name, check=False).label
+            except UserError:  # "auto" with no automatic engine ready
+                return "no engine ready"
+
+        default = f"project default: processing.engine = {self.settings.processing.engine}"
+        choices = [EngineChoice("", f"{default} -> {settles_on(None)}", current=current == ""),
+                   EngineChoice(AUTO, f"auto -> {settles_on(AUTO)}", current=current == AUTO)]
+        for spec in ENGINES:
+            missing = ", ".join(p.name for p in spec.missing(self.settings))
+            choices.append(EngineChoice(spec.name, spec.label, missing=missing, current=current == spec.name))
+        return choices
+
+    def set_engine(self, path: Path, name: str) -> str:
+        """Store the video's engine ("" clears it); later propagations of the video (dashboard, window,
+        shell without --engine) run it.
+
+        Raises:
+            ConfigError: not an engine name.
+        """
+        from xmem_tui.inference.registry import engine_choices
+        from xmem_tui.inference.service import video_engine_label
+
+        if name and name not in engine_choices():
+            raise ConfigError(f"engine {name!r} is not known; use one of: {', '.join(engine_choices())}.")
+        ws = self._workspace(path)
+        ws.set_engine(name or None)
+        return video_engine_label(self.settings, ws)
+
     def annotate(self, path: Path, frame: int) -> subprocess.Popen[bytes]:
         """Open the OpenCV annotation window on ``frame`` as its own process (it needs $DISPLAY).
 
@@ -220,8 +254,6 @@ class DashboardService:
         Raises:
             UserError: no X (or Wayland) display.
         """
-        from xmem_tui.errors import UserError
-
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             raise UserError("no display for the annotation window: DISPLAY is not set; reconnect with `ssh -X` "
                             "(or -Y), or review masks here in the preview.")
@@ -252,6 +284,14 @@ class DashboardService:
         except ValueError:
             return str(path)
 
+    def _engine_label(self, ws: Any) -> str:
+        from xmem_tui.inference.service import video_engine_label
+
+        try:
+            return video_engine_label(self.settings, ws)
+        except UserError as exc:  # a stored engine that is gone: the label says so, the run refuses it
+            return f"unknown engine {ws.engine!r}" if ws.engine else str(exc)
+
     def _summary(self, ws: Any, objects: int | None = None) -> SourceSummary:
         """The sources row of ``ws``; ``objects`` when the caller has just counted them from the masks."""
         info = ws.info
@@ -263,7 +303,7 @@ class DashboardService:
             objects=self._object_count(ws) if objects is None else objects,
             keyframes=sum(1 for r in records.values() if r.user),
             masked_pct=100.0 * len(records) / max(info.frame_count, 1), stale=len(ws.stale_frames()),
-            last_export=check[0], last_check=check[1])
+            last_export=check[0], last_check=check[1], engine=self._engine_label(ws))
 
     def _object_count(self, ws: Any) -> int:
         """Objects the masks hold, once the video view has read them (until then: objects ever named)."""

@@ -2,7 +2,8 @@
 
 Layout (all writes atomic: temp file, fsync, rename)::
 
-    state.json        fingerprint of the source, processing shape, objects, runs, frame records
+    state.json        fingerprint of the source, processing shape, objects, runs, frame records, the
+                      video's propagation engine (when one was chosen for it)
     frames.jsonl      journal of frame writes since state.json was last compacted
     probe.json        cached probe of the source (every frame's timestamp)
     masks/00012.png   index mask of frame 12 (DAVIS palette PNG; value = object id), with the frame's

@@ -126,10 +126,8 @@ class Workspace:
         return self._store.read_mask(index)
 
     def read_soft(self, index: int) -> np.ndarray | None:
-        """uint8 (K, h, w) soft masks (object k in channel k-1), or None.
-
-        Frames written without soft masks (e.g. imports) get hard 0/255 masks derived from the index mask.
-        """
+        """uint8 (K, h, w) soft masks (object k in channel k-1), or None; frames written without soft masks
+        (imports) get hard 0/255 masks derived from the index mask."""
         self._check_index(index)
         return self._store.read_soft(index)
 
@@ -221,6 +219,16 @@ class Workspace:
         with self._locks.write():
             self._records.set_object(object_id, name, color)
         return self.objects[object_id]
+
+    @property
+    def engine(self) -> str | None:
+        """The video's propagation engine ("cutie", "auto" ...); None: the project's ``processing.engine``."""
+        return self._records.engine()
+
+    def set_engine(self, name: str | None) -> None:
+        """Choose the video's engine (a name the caller checked; the workspace knows no engines)."""
+        with self._locks.write():
+            self._records.set_engine(name)
 
     # ------------------------------------------------------------------ undo / redo
     def history_push(self, index: int) -> None:

@@ -63,7 +63,7 @@ class StateJournal:
             self._replay()
 
     def apply(self, entry: dict[str, Any]) -> None:
-        """Merge one entry (a frame write or clear, a run, an object) into ``state``."""
+        """Merge one entry (a frame write or clear, a run, an object, the engine choice) into ``state``."""
         if "f" in entry:
             key = str(entry["f"])
             if entry.get("clear"):
@@ -74,6 +74,8 @@ class StateJournal:
             self.state.setdefault("runs", {})[entry["run"]] = {k: entry[k] for k in ("start", "backward", "time")}
         elif "object" in entry:
             self.state["objects"][str(entry["object"])] = {"name": entry["name"], "color": entry["color"]}
+        elif "engine" in entry:
+            self.state["engine"] = entry["engine"]
 
     def append(self, entry: dict[str, Any]) -> None:
         """Apply ``entry`` and append it durably to the journal (caller holds the write lock)."""

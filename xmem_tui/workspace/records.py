@@ -1,4 +1,5 @@
-"""The records of a workspace: where each frame's mask came from, propagation runs, objects, stale frames.
+"""The records of a workspace: where each frame's mask came from, propagation runs, objects, stale frames
+and the video's propagation engine.
 
 They live in ``state.json`` plus the ``frames.jsonl`` journal (:mod:`xmem_tui.workspace.journal`);
 :class:`Records` is the typed view over that state. Every method that changes it expects the caller to
@@ -142,6 +143,16 @@ class Records:
             if any(lo <= u <= hi and u != index and t > run.time for u, t in user):
                 stale.append(index)
         return sorted(stale)
+
+    # ------------------------------------------------------------------ engine
+    def engine(self) -> str | None:
+        """The propagation engine chosen for this video, or None (the project's ``processing.engine``)."""
+        self.journal.refresh()
+        return self.state.get("engine")
+
+    def set_engine(self, name: str | None) -> None:
+        """Choose the video's engine (a name the caller checked against the engine registry), or None."""
+        self.journal.append({"engine": name})
 
     # ------------------------------------------------------------------ objects
     def objects(self) -> dict[int, ObjectInfo]:

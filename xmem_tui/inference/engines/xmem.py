@@ -11,6 +11,7 @@ encoder/decoder activations scale with pixels and objects.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
@@ -72,11 +73,23 @@ def estimate(settings: Settings, shape: tuple[int, int], num_objects: int, *, ha
     }
 
 
+def shrink(settings: Settings) -> Settings | None:
+    """Half the long-term cap and the working memory frames (never below one consolidation's worth)."""
+    x = settings.xmem
+    long_term = max(x.num_prototypes, x.max_long_term_elements // 2)
+    mid = max(x.min_mid_term_frames + 1, x.max_mid_term_frames // 2)
+    if long_term == x.max_long_term_elements and mid == x.max_mid_term_frames:
+        return None
+    return dataclasses.replace(settings, xmem=dataclasses.replace(x, max_long_term_elements=long_term,
+                                                                  max_mid_term_frames=mid))
+
+
 def memory_settings(settings: Settings) -> Hashable:
     """A loaded XMem engine is shaped by the whole ``[xmem]`` section and the processing settings."""
     return settings.processing, settings.xmem
 
 
 SPEC = EngineSpec(name="xmem", label="XMem", build=build, estimate=estimate, checkpoints=(CHECKPOINT,),
-                  order=10, settings_key=memory_settings,
+                  order=10, settings_key=memory_settings, shrink=shrink,
+                  memory_keys=("xmem.max_long_term_elements", "xmem.max_mid_term_frames"),
                   help="XMem (needs models/XMem.pth; runs on processing.device)")

@@ -75,8 +75,7 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         fill_table(self.query_one("#sources", DataTable), COLUMNS, [], [])
-        panel = self.query_one(PropagationPanel)
-        self.watch(self.app, "engine_label", lambda label: setattr(panel, "engine", label))
+        self.watch(self.app, "engine_label", lambda label: self._show_engine())
         self._watcher = SourceWatcher(self.app.settings.source_dir, lambda: self.post_message(SourcesChanged()))
         self._watcher.start()
         self.scan()
@@ -148,7 +147,13 @@ class DashboardScreen(Screen):
             return None
         return self.summaries[table.cursor_row]
 
+    def _show_engine(self) -> None:
+        """The selected video's engine (its own choice, or the project's)."""
+        s = self.selected
+        self.query_one(PropagationPanel).engine = (s.engine if s is not None else "") or self.app.engine_label
+
     def _show_selected(self) -> None:
+        self._show_engine()
         s = self.selected
         if s is None:
             return

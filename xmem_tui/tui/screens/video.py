@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, ListItem, ListView, Static
 from textual.worker import Worker
 
-from xmem_tui.tui.contract import VideoDetail
+from xmem_tui.tui.contract import EngineChoice, VideoDetail
 from xmem_tui.tui.messages import DetailLoaded, PreviewLoaded
 from xmem_tui.tui.widgets.drift_chart import DriftChart
 from xmem_tui.tui.widgets.preview import Preview
@@ -72,6 +72,8 @@ class VideoScreen(Screen):
                 tooltip="next frame in the review list (K keyframes, ! review frames in the chart)"),
         Binding("e", "export", "Export", id="export", tooltip="export (every option of xmem-tui export)"),
         Binding("f2", "rename", "Rename", id="rename", show=False, tooltip="rename the object selected in the list"),
+        Binding("g", "engine", "Engine", id="engine", show=False,
+                tooltip="propagation engine of this video (XMem, Cutie, weight-free)"),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -100,8 +102,7 @@ class VideoScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = self.path.name
-        panel = self.query_one(PropagationPanel)
-        self.watch(self.app, "engine_label", lambda label: setattr(panel, "engine", label))
+        self.watch(self.app, "engine_label", lambda label: self._show_engine())
         self.load_detail()
         self.set_interval(0.5, self.load_detail)
 
@@ -127,6 +128,7 @@ class VideoScreen(Screen):
         frames_changed = old is None or new.states != old.states
         self.detail = new
         self.query_one(PropagationPanel).progress = new.progress
+        self._show_engine()
         chart = self.query_one(DriftChart)
         chart.colors = tuple(color for _id, _name, color in new.objects)
         chart.areas = new.areas
@@ -145,6 +147,11 @@ class VideoScreen(Screen):
                   for entry in new.review)])
         if objects_changed or review_changed or frames_changed:
             self._show_frame()
+
+    def _show_engine(self) -> None:
+        """The video's own engine once its detail is read, the project's until then."""
+        engine = self.detail.summary.engine if self.detail is not None else ""
+        self.query_one(PropagationPanel).engine = engine or self.app.engine_label
 
     @on(PreviewLoaded)
     def _show_preview(self, message: PreviewLoaded) -> None:
@@ -215,6 +222,23 @@ class VideoScreen(Screen):
 
     def action_export(self) -> None:
         self.app.ask_export([self.path])
+
+    def action_engine(self) -> None:
+        self.load_engines()
+
+    @work(thread=True, group="engines", exit_on_error=False)
+    def load_engines(self) -> None:
+        self.app.call_from_thread(self._ask_engine, self.app.service.engines(self.path))
+
+    def _ask_engine(self, choices: list[EngineChoice]) -> None:
+        from xmem_tui.tui.screens.engine_dialog import EngineDialog
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.app.run_service(self.app.service.set_engine, self.path, name,
+                                     done=f"{self.path.name} now propagates with {{result}}")
+
+        self.app.push_screen(EngineDialog(self.path.name, choices), chosen)
 
     def action_rename(self) -> None:
         from xmem_tui.tui.screens.rename import RenameDialog
