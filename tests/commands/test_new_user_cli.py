@@ -80,7 +80,8 @@ def test_init_makes_models_and_says_what_to_copy_there(tmp_path: Path, capsys: p
     assert main(["init", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "models").is_dir()
     out = capsys.readouterr().out
-    assert "copy XMem.pth, s2m.pth, fbrs.pth" in out and f"into {tmp_path / 'p' / 'models'}/" in out
+    assert "copy XMem.pth, cutie-base-mega.pth, s2m.pth, fbrs.pth" in out
+    assert f"into {tmp_path / 'p' / 'models'}/" in out
 
 
 def test_offline_download_names_copying_the_file_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
