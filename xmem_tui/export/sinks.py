@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from xmem_tui.export.codecs import Codec
-from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec, to_frame
+from xmem_tui.media.color import ColorTags
+from xmem_tui.media.encode import VideoEncoder, VideoSpec, to_frame
 
 
 class Sink(Protocol):
@@ -36,11 +37,14 @@ class VideoSink:
 
     def __init__(self, path: Path, codec: Codec, input_format: str, options: dict[str, str], *,
                  time_base: Fraction, rotation: int, color: ColorTags | None, rate_hint: Fraction | None,
-                 audio_from: Path | None, audio: str) -> None:
+                 audio_from: Path | None, audio: str, audio_tracks: tuple[int, ...] = (),
+                 audio_shift: Fraction = Fraction(0)) -> None:
         self.path = path
         self._args = (codec, input_format, options, time_base, rotation, color, rate_hint)
         self._audio_from = audio_from
         self._audio = audio
+        self._audio_tracks = audio_tracks
+        self._audio_shift = audio_shift
         self.encoder: VideoEncoder | None = None
         self.spec: VideoSpec | None = None
 
@@ -51,6 +55,8 @@ class VideoSink:
             pix_fmt = "yuv444p"
         if pix_fmt == "gray" and color is not None:
             color = dataclasses.replace(color, range=2)  # a matte is full range (0 and 255), whatever the source
+        elif codec.encoder == "prores_ks" and color is not None:
+            color = dataclasses.replace(color, range=1)  # ProRes is video range only: convert to it, say so
         return VideoSpec(codec=codec.encoder, pix_fmt=pix_fmt, width=image.shape[1], height=image.shape[0],
                          time_base=time_base, input_format=input_format, options=options, rotation=rotation,
                          color=color, rate_hint=rate_hint, codec_tag=codec.codec_tag)
@@ -63,7 +69,8 @@ class VideoSink:
     def write(self, prepared: av.VideoFrame, pts: int, duration: int | None) -> None:
         if self.encoder is None:
             assert self.spec is not None, "prepare() comes first"
-            self.encoder = VideoEncoder(self.path, self.spec, audio_from=self._audio_from, audio=self._audio)
+            self.encoder = VideoEncoder(self.path, self.spec, audio_from=self._audio_from, audio=self._audio,
+                                        audio_tracks=self._audio_tracks, audio_shift=self._audio_shift)
         self.encoder.write_frame(prepared, pts, duration)
 
     def close(self) -> None:
