@@ -139,7 +139,10 @@ class VideoInfo(Timeline):
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             raise ValueError(f"{type(exc).__name__}: {exc}") from None
         info = cls(**kwargs)
-        _check_shape(info)
+        try:
+            _check_shape(info)
+        except TypeError as exc:
+            raise ValueError(f"wrong type: {exc}") from None
         return info
 
 
