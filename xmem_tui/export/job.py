@@ -88,6 +88,10 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
         raise ExportError(f"{video}: {written[0]}x{written[1]} has an odd side, which {codec.name} (4:2:0) "
                           "cannot store; use --kind alpha --codec prores4444 or png, or --kind mask --codec ffv1.")
     finals = output_paths(opts, settings, video.stem, objects)
+    kept = [p for p in finals if p.exists()]
+    if kept and not opts.overwrite:
+        raise ExportError(f"{kept[0]} already exists and was kept; pass --overwrite (overwrite = yes in the "
+                          "dialog) to replace it, or --out to write elsewhere.")
     temps = [temporary(p) for p in finals]
     merge = not (k.per_object or opts.per_object)
     mattes = MatteStream(masks.source, objects, masks.shape, merge=merge, temporal=opts.finish.temporal,
@@ -103,14 +107,13 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     for temp in temps:
         temp.parent.mkdir(parents=True, exist_ok=True)
         if codec.sequence:
-            sinks.append(PngSink(temp, palette=k.palette))
+            sinks.append(PngSink(temp, palette=k.palette, time_base=info.time_base))
         else:
             sinks.append(VideoSink(temp, codec, k.input_format, codec.options(opts.crf, opts.speed),
                                    time_base=info.time_base, rotation=0 if display else -info.rotation,
                                    color=ColorTags.from_names(info.color), rate_hint=_rate_hint(info),
                                    audio_from=info.path if info.audio else None, audio=opts.audio,
-                                   audio_tracks=tuple(a.index for a in info.audio),
-                                   audio_shift=max(Fraction(0), -info.pts[0] * info.time_base)))
+                                   audio_tracks=tuple(a.index for a in info.audio), shift=max(0, -info.pts[0])))
     pipeline = ExportPipeline(info, stage, sinks, masks.count, k.name)
     run = pipeline.run()
     completed, done = False, 0
@@ -185,7 +188,8 @@ def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: li
     if missing:
         warnings.append(f"{len(missing)} of {masks.count} frames had no masks and were exported with an empty matte")
     if opts.codec.sequence:
-        warnings.append("image sequences carry no audio; frame times are listed under timestamps_s")
+        warnings.append("image sequences carry no audio; frame times are in timestamps.csv beside the images "
+                        "(and under timestamps_s here)")
     return {"ok": not problems, "problems": problems, "warnings": warnings, "kind": opts.kind.name,
             "codec": opts.codec.name, "preset": opts.preset, "source": str(video),
             "finishing": opts.finish.to_json(), "missing_masks": sorted(missing)[:1000],

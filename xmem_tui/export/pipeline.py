@@ -44,9 +44,9 @@ class SourceTimeline:
     base ticks) of each, plus the source's display rotation (counter-clockwise degrees, as a display
     matrix stores it), colour tags and coded size.
 
-    ``shift`` (ticks) is added to every timestamp written: a source that starts before zero is written
-    from zero, since MP4/MOV edit lists drop frames before zero and Matroska muxers shift them anyway;
-    audio moves by the same amount, so sync holds.
+    ``shift`` (ticks) is what video sinks add to every timestamp: a source that starts before zero is
+    written from zero, since MP4/MOV edit lists drop frames before zero and Matroska muxers shift them
+    anyway; audio moves by the same amount, so sync holds.
     """
 
     time_base: Fraction
@@ -127,7 +127,7 @@ class ExportPipeline:
                     return
                 timeline.pts.append(pts[index])
                 timeline.durations.append(durations[index])
-                if not self._put(out, (index, pts[index] + timeline.shift, durations[index], pixels)):
+                if not self._put(out, (index, pts[index], durations[index], pixels)):
                     return
         except BaseException as exc:  # handed to the caller's thread
             self._errors.append(exc)

@@ -22,6 +22,7 @@ import av
 from PIL import Image
 
 from xmem_tui.export.pipeline import SourceTimeline
+from xmem_tui.export.sinks import TIMESTAMPS, format_seconds
 from xmem_tui.media.audio import AudioSpan, audio_span
 from xmem_tui.media.color import ColorTags
 from xmem_tui.media.encode import rescale
@@ -178,5 +179,12 @@ def check_sequence(folder: Path, src: SourceTimeline, size: tuple[int, int]) -> 
             bad.append(f.name)
     if bad:
         problems.append(f"{len(bad)} images unreadable or not {size[0]}x{size[1]} (first: {bad[0]})")
+    expected = [f"{i},{format_seconds(p * src.time_base)}" for i, p in enumerate(src.pts)]
+    try:
+        listed = (folder / TIMESTAMPS).read_text(encoding="utf-8").splitlines()[1:]
+    except OSError:
+        listed = None
+    if listed != expected:
+        problems.append(f"{TIMESTAMPS} is missing or does not list every frame's source time")
     return {"path": str(folder), "frames": {"source": len(src.pts), "output": len(files)},
             "timestamps_s": [float(p * src.time_base) for p in src.pts], "problems": problems}
