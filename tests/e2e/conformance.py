@@ -59,16 +59,18 @@ class CaseResult:
         return not self.problems and all(self.checks.values())
 
 
-def project(root: Path) -> Settings:
-    """A fresh project in ``root`` (processing at 64 px, the smallest allowed, so propagation is quick)."""
+def project(root: Path, size: int = 64) -> Settings:
+    """A fresh project in ``root`` (processing at 64 px by default, the smallest allowed: propagation is quick)."""
     (root / "source").mkdir(parents=True, exist_ok=True)
-    return load_settings(None, {"processing.size": 64}, project_dir=root)
+    return load_settings(None, {"processing.size": size}, project_dir=root)
 
 
-def run_case(case: Case, root: Path, exports: dict[str, dict[str, Any]] | None = None) -> CaseResult:
-    """Run ``case`` in a new project under ``root``; see the module docstring."""
-    settings = project(root)
-    written = write_case(case, root / "source")
+def run_case(case: Case, root: Path, exports: dict[str, dict[str, Any]] | None = None,
+             footage: tuple[list[np.ndarray], list[np.ndarray]] | None = None, size: int = 64) -> CaseResult:
+    """Run ``case`` in a new project under ``root``; see the module docstring. ``footage``: real frames
+    and masks instead of the synthetic scene; ``size``: the processing size."""
+    settings = project(root, size)
+    written = write_case(case, root / "source", footage=footage)
     result = CaseResult(case.name)
     ws = _check_info(case, written, settings, result)
     if ws is None:

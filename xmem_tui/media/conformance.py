@@ -141,16 +141,23 @@ class WrittenCase:
     audio_s: Fraction
 
 
-def write_case(c: Case, folder: Path, size: tuple[int, int] = (96, 64)) -> WrittenCase:
+def write_case(c: Case, folder: Path, size: tuple[int, int] = (96, 64),
+               footage: tuple[list[np.ndarray], list[np.ndarray]] | None = None) -> WrittenCase:
     """Write case ``c`` into ``folder`` at ``size`` (width, height, display orientation).
 
-    Sides stay at 64 pixels or more: libx265 writes past its buffers on narrower frames.
+    ``footage`` (RGB frames and their index masks, e.g. a DAVIS sequence) replaces the synthetic scene;
+    its first ``c.frames`` frames are written at their own size. Sides stay at 64 pixels or more:
+    libx265 writes past its buffers on narrower frames.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{c.name}{c.ext}"
-    spec = SceneSpec(height=size[1], width=size[0], n_frames=c.frames, n_objects=2, seed=len(c.name))
-    frames, masks = render_scene(spec)
+    if footage is None:
+        spec = SceneSpec(height=size[1], width=size[0], n_frames=c.frames, n_objects=2, seed=len(c.name))
+        frames, masks = render_scene(spec)
+    else:
+        frames, masks = list(footage[0][:c.frames]), list(footage[1][:c.frames])
+        size = (frames[0].shape[1], frames[0].shape[0])
     pts = c.pts()
     tb = c.time_base
     end = (pts[-1] + (pts[-1] - pts[-2])) * tb
