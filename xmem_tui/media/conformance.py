@@ -50,7 +50,9 @@ class Case:
         damage_audio: Overwrite this audio packet (by position) of every track so it does not decode.
         fps: Frame rate of constant-rate cases.
         frames: Number of frames.
+        gop: Keyframe interval in frames (several GOPs make random access seek).
         ci: Part of the representative set the default test run covers.
+        options: Extra video encoder options.
     """
 
     name: str
@@ -66,6 +68,7 @@ class Case:
     damage_audio: int | None = None
     fps: Fraction = Fraction(24)
     frames: int = 12
+    gop: int = 6
     ci: bool = False
     options: dict[str, str] = field(default_factory=dict)
 
@@ -196,11 +199,11 @@ def _video_stream(out: av.container.OutputContainer, c: Case, size: tuple[int, i
     width, height = (size[1], size[0]) if c.rotation in (90, 270) else size
     stream.width, stream.height, stream.pix_fmt = width, height, c.pix_fmt
     stream.time_base = stream.codec_context.time_base = c.time_base
-    options = {"g": "6"}
+    options = {"g": str(c.gop)}
     if c.video == "libx264":
         options.update(preset="veryfast", bf=str(c.bframes))
     elif c.video == "libx265":
-        options["x265-params"] = f"bframes={c.bframes}:keyint=6:log-level=error"
+        options["x265-params"] = f"bframes={c.bframes}:keyint={c.gop}:log-level=error"
     elif c.video == "mpeg4":
         options["bf"] = str(c.bframes)
     elif c.video == "libvpx-vp9":
@@ -220,7 +223,7 @@ def _packed_packets(c: Case, frames: list[np.ndarray], size: tuple[int, int]) ->
     enc.width, enc.height, enc.pix_fmt = size[0], size[1], "yuv420p"
     enc.time_base = c.time_base
     enc.framerate = c.fps
-    enc.options = {"bf": str(c.bframes), "g": "8"}
+    enc.options = {"bf": str(c.bframes), "g": str(c.gop)}
     coded: list[bytes] = []
     for i, image in enumerate(frames):
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")

@@ -57,15 +57,20 @@ def open_container(path: Path) -> av.container.InputContainer:
                          "and a supported video (e.g. MP4/H.264), or convert it with ffmpeg") from exc
 
 
-def video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
-    """The first video stream that is not an attached picture (cover art), set up for fast decoding."""
+def video_stream(container: av.container.InputContainer, path: Path, thread_type: str = "AUTO"
+                 ) -> av.video.stream.VideoStream:
+    """The first video stream that is not an attached picture (cover art), set up for fast decoding.
+
+    ``thread_type``: "AUTO" (frame threads: fastest for decoding on and on) or "SLICE" (no frame
+    pipeline to fill: a single frame after a seek comes out as soon as it is decoded).
+    """
     for stream in container.streams.video:
         if stream.disposition & av.stream.Disposition.attached_pic:
             continue
         if stream.codec_context is None:
             raise MediaError(f"{path}: no decoder for its {stream.codec.name if stream.codec else '?'} video: "
                              "convert it to H.264 (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)")
-        stream.codec_context.thread_type = "AUTO"
+        stream.codec_context.thread_type = thread_type
         return stream
     raise MediaError(f"{path} has no video stream: pick a video file or a folder of frames")
 

@@ -10,7 +10,9 @@ start while the file has an index. Frames decoded before the first keyframe afte
 (they may reference frames that were never decoded). Decoding from the very start (a file without any
 timestamps) counts frames. Sequential reads continue the current decode without seeking; backward
 iteration decodes keyframe-to-target chunks and yields them in reverse, with chunks bounded in bytes.
-Random reads are kept in an LRU cache bounded in bytes.
+Random reads are kept in an LRU cache bounded in bytes. Random reads have their own decoder with slice
+threads only: frame threads make the decoder hold back each frame until as many more are in flight as it
+has threads (3x the time of one ProRes frame here, worse with more cores); iteration keeps frame threads.
 
 Not thread-safe: a reader holds one demuxer and decoder. Use one reader per thread.
 """
@@ -75,8 +77,9 @@ class _ByteLRU:
 class _VideoDecoder:
     """Positions one PyAV decoder on any frame; remembers where sequential decoding stands."""
 
-    def __init__(self, info: VideoInfo) -> None:
+    def __init__(self, info: VideoInfo, thread_type: str = "AUTO") -> None:
         self.info = info
+        self._thread_type = thread_type
         self._container: av.container.InputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None
@@ -125,7 +128,7 @@ class _VideoDecoder:
         if start == 0 or self._container is None or self._stream is None:
             self.close()
             self._container = open_container(self.info.path)
-            self._stream = video_stream(self._container, self.info.path)
+            self._stream = video_stream(self._container, self.info.path, self._thread_type)
             if start == 0:
                 self._frames, self._next = self._counted(self._stream), 0
                 return
@@ -186,6 +189,7 @@ class FrameReader:
         self.info = info if info is not None else probe(Path(path))
         self._cache = _ByteLRU(cache_bytes)
         self._decoder = _VideoDecoder(self.info) if self.info.kind == "video" else None
+        self._random = _VideoDecoder(self.info, "SLICE") if self.info.kind == "video" else None
 
     def __len__(self) -> int:
         return self.info.frame_count
@@ -199,8 +203,9 @@ class FrameReader:
 
     def close(self) -> None:
         """Release the decoder and the cache."""
-        if self._decoder is not None:
-            self._decoder.close()
+        for decoder in (self._decoder, self._random):
+            if decoder is not None:
+                decoder.close()
         self._cache = _ByteLRU(self._cache.capacity)
 
     @property
@@ -295,7 +300,11 @@ class FrameReader:
                 if index >= i - KEEP_BEHIND and self._cache.get(index) is None:
                     self._cache.put(index, self._to_rgb(passed))
 
-            frame = self._to_rgb(self._decoder.frame(i, keep if keep_behind else None))
+            if keep_behind:  # a random read (get)
+                assert self._random is not None
+                frame = self._to_rgb(self._random.frame(i, keep))
+            else:
+                frame = self._to_rgb(self._decoder.frame(i))
         return frame
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
