@@ -86,3 +86,17 @@ def test_png_sequences_list_every_frame_time(clips: dict, settings: Any) -> None
     assert [float(r[1]) for r in rows[1:]] == pytest.approx(list(info.timestamps_s), abs=1e-9)
     assert len({round(b - a, 6) for a, b in zip(info.timestamps_s, info.timestamps_s[1:], strict=False)}) > 1  # VFR
     assert report["ok"]
+
+
+def test_h265_refuses_frames_narrower_than_x265_can_take(settings: Any, tmp_path: Path) -> None:
+    """libx265 corrupts the heap on frames under 64 pixels wide: a one-line error instead of a crash."""
+    from xmem_tui.export.errors import ExportError
+    from xmem_tui.media.synthetic import SceneSpec, write_clip
+    from xmem_tui.workspace import Workspace
+
+    video = settings.source_dir / "narrow.mp4"
+    clip = write_clip(video, SceneSpec(height=64, width=48, n_frames=3))
+    ws = Workspace.for_video(settings, video)
+    ws.write_frame(0, clip.masks[0], provenance="user:import")
+    with pytest.raises(ExportError, match=r"too narrow for h265 \(at least 64\); use --codec h264"):
+        run(settings, video, kind="greenscreen", codec="h265")

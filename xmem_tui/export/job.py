@@ -87,6 +87,9 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     if codec.pix_fmt.endswith("420p") and (written[0] % 2 or written[1] % 2):
         raise ExportError(f"{video}: {written[0]}x{written[1]} has an odd side, which {codec.name} (4:2:0) "
                           "cannot store; use --kind alpha --codec prores4444 or png, or --kind mask --codec ffv1.")
+    if codec.encoder == "libx265" and written[0] < 64:  # x265 writes past its buffers on narrower frames
+        raise ExportError(f"{video}: {written[0]} pixels is too narrow for {codec.name} (at least 64); "
+                          "use --codec h264.")
     finals = output_paths(opts, settings, video.stem, objects)
     kept = [p for p in finals if p.exists()]
     if kept and not opts.overwrite:
