@@ -58,3 +58,20 @@ def test_queue_submits_an_export_job(project: tuple[Path, Path], capsys: pytest.
     jobs = JobQueue(config.parent / "jobs", config.parent).list()
     assert len(jobs) == 1 and jobs[0].kind == "export" and jobs[0].params["preset"] == "capcut"
     assert not (config.parent / "exports").exists()  # nothing ran
+
+
+def test_an_existing_output_is_kept_unless_overwrite(project: tuple[Path, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config, video = project
+    args = ["--config", str(config), "export", str(video), "--kind", "mask", "--objects", "1"]
+    assert main(args) == 0
+    out = config.parent / "exports" / "clip_mask_ffv1.mkv"  # the default name: video, kind, codec
+    assert str(out) in capsys.readouterr().out
+    before = out.stat().st_mtime_ns
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"xmem-tui: error: {out} already exists and was kept; pass --overwrite (overwrite = yes in "
+                       "the dialog) to replace it, or --out to write elsewhere.")
+    assert out.stat().st_mtime_ns == before
+    assert main([*args, "--overwrite"]) == 0
+    assert out.stat().st_mtime_ns != before

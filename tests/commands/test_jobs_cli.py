@@ -98,3 +98,15 @@ def test_parse_helpers() -> None:
         "a": 1, "b": True, "c": "x y", "d": "q", "e": [1, 2], "f": 1.5}
     with pytest.raises(JobError):
         parse_params(["novalue"])
+
+
+def test_show_prints_the_full_output_paths_of_an_export(project: Path) -> None:
+    queue = JobQueue(project / "jobs", project)
+    job = queue.submit("export", "source/clip.mp4", {"kind": "mask", "per_object": True})
+    claimed = queue.claim_next("test")
+    assert claimed is not None and claimed.id == job.id
+    outputs = [str(project / "exports" / f"clip_mask_ffv1_obj{k}.mkv") for k in (1, 2)]
+    queue.finish(claimed, "done", result={"outputs": outputs, "report": outputs[0] + ".check.json"})
+    shown = jobs(project, "show", job.id)
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split(None, 1)[1] for line in shown.stdout.splitlines() if line.startswith("output ")] == outputs

@@ -39,8 +39,8 @@ def test_export_all_queues_one_job_per_video_with_masks(project: Path, capsys: p
     assert "skipped b.mp4: no masks yet" in captured.err and captured.out.count("queued export job") == 2
     jobs = sorted(JobQueue(project / "jobs", project).list(), key=lambda j: j.video)
     assert [j.video for j in jobs] == ["source/a.mp4", "source/c.mp4"]
-    assert [Path(j.params["out"]) for j in jobs] == [project / "deliver" / "a_mask.mkv",
-                                                     project / "deliver" / "c_mask.mkv"]
+    assert [Path(j.params["out"]) for j in jobs] == [project / "deliver" / "a_mask_ffv1.mkv",
+                                                     project / "deliver" / "c_mask_ffv1.mkv"]
     assert {j.params["kind"] for j in jobs} == {"mask"}
 
 
@@ -48,7 +48,7 @@ def test_export_all_runs_in_the_foreground_with_the_self_check_as_its_own_step(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(project / "config.toml"), "export", "--all", "--kind", "mask"]) == 0
     captured = capsys.readouterr()
-    assert (project / "exports" / "a_mask.mkv").is_file() and (project / "exports" / "c_mask.mkv").is_file()
+    assert (project / "exports" / "a_mask_ffv1.mkv").is_file() and (project / "exports" / "c_mask_ffv1.mkv").is_file()
     assert "self-check: decoding the output again" in captured.err
     # the self-check is its own step, never a frame counter stuck at "0.0 fps" (140.0 fps is fine)
     assert "self-checking" not in captured.err and not re.search(r"(?<![\d.])0\.0 fps", captured.err)

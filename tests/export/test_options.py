@@ -49,7 +49,7 @@ def test_bad_parameters_are_user_errors(cfg: Any, params: dict[str, Any]) -> Non
 def test_output_paths(cfg: Any) -> None:
     opts = resolve(ExportRequest(kind="mask", per_object=True), cfg)
     paths = output_paths(opts, cfg, "clip", [1, 3])
-    assert [p.name for p in paths] == ["clip_mask_obj1.mkv", "clip_mask_obj3.mkv"]
+    assert [p.name for p in paths] == ["clip_mask_ffv1_obj1.mkv", "clip_mask_ffv1_obj3.mkv"]
     assert paths[0].parent == cfg.exports_dir
     masks = resolve(ExportRequest(kind="masks", out="x/y"), cfg)
     assert output_paths(masks, cfg, "c", [1]) == [cfg.project_dir / "x/y"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import xmem_tui.export.job as job_module
-from xmem_tui.export.errors import SelfCheckFailed
+from xmem_tui.export.errors import ExportError, SelfCheckFailed
 from xmem_tui.export.job import run_export
 from xmem_tui.export.pipeline import SourceTimeline
 from xmem_tui.export.request import ExportRequest
@@ -81,11 +81,15 @@ def test_the_job_result_names_the_outputs(clips: dict, settings: Any) -> None:
 
 
 @pytest.mark.parametrize(("kind", "out"), [("mask", "exports/again.mkv"), ("masks", "exports/again_masks")])
-def test_exporting_again_replaces_the_previous_output(clips: dict, settings: Any, kind: str, out: str) -> None:
+def test_exporting_again_keeps_the_output_unless_overwrite(clips: dict, settings: Any, kind: str, out: str) -> None:
     video, _ = clips["cfr"]
     final = settings.project_dir / out
-    for _ in range(2):
+    list(run_export(ExportRequest(kind=kind, out=out), settings, video))
+    before = final.stat().st_mtime_ns
+    with pytest.raises(ExportError, match=r"already exists and was kept; pass --overwrite") as err:
         list(run_export(ExportRequest(kind=kind, out=out), settings, video))
+    assert "\n" not in str(err.value) and final.stat().st_mtime_ns == before
+    list(run_export(ExportRequest(kind=kind, out=out, overwrite=True), settings, video))
     assert final.exists() and not list(final.parent.glob(f".{final.stem}.partial*"))
     if final.is_dir():
         assert len(list(final.glob("*.png"))) == 20

@@ -121,4 +121,4 @@ def test_a_worker_runs_both(project: Settings) -> None:
     assert Worker(project, once=True).run() == 0
     row = next(r for r in DashboardService(project).jobs() if r.id == export.id)
     assert (row.state, row.check) == ("done", "passed"), row.error
-    assert Path(row.output).name == f"clip_{dummy_kind.NAME}.mkv" and Path(row.output).is_file()
+    assert Path(row.output).name == f"clip_{dummy_kind.NAME}_ffv1.mkv" and Path(row.output).is_file()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -80,3 +81,56 @@ def test_millisecond_rounded_cfr_stays_cfr_after_a_remux_to_a_finer_time_base() 
     assert not is_vfr(remuxed, Fraction(1, 16000))
     mixed = [0, 667, 1333, 1833, 2000, 2167, 2833]  # 24 and 60 fps cadence in 1/16000 ticks
     assert is_vfr(mixed, Fraction(1, 16000))
+
+
+# ---------------------------------------------------------------- the presentation timeline rule
+from xmem_tui.media.timeline import FrameFinder, presentation_pts  # noqa: E402
+
+stamps_lists = st.lists(st.one_of(st.none(), st.integers(-10_000, 10_000)), min_size=1, max_size=80)
+
+
+@given(stamps=stamps_lists, fallback=st.integers(1, 5000))
+def test_presentation_times_always_strictly_increase(stamps, fallback):
+    out = presentation_pts(stamps, fallback)
+    assert len(out.pts) == len(stamps)
+    assert all(b > a for a, b in pairwise(out.pts))
+    assert out.missing == stamps.count(None)
+    assert out.missing + out.repeated + len({s for s in stamps if s is not None}) == len(stamps)
+
+
+@given(pts=increasing_pts, seed=st.randoms(use_true_random=False))
+def test_a_permuted_labelling_gets_the_sorted_times_and_is_not_vfr(pts, seed):
+    """B-frames in AVI: right set of times on the wrong frames; frame order wins, the times are sorted."""
+    shuffled = list(pts)
+    seed.shuffle(shuffled)
+    out = presentation_pts(shuffled)
+    assert out.pts == tuple(pts)
+    assert out.reordered == sum(a != b for a, b in zip(shuffled, pts, strict=True))
+    assert out.missing == out.repeated == 0
+
+
+def test_avi_b_frame_labels_become_a_constant_rate():
+    labels = [1, 2, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12]  # as an MPEG-4 AVI with B-frames hands them out
+    assert is_vfr(labels)  # taken as they come, the clip would look variable-rate
+    out = presentation_pts(labels)
+    assert out.pts == tuple(range(1, 13)) and out.reordered == 6
+    assert not Timeline(out.pts, Fraction(125, 2997)).vfr
+    assert "out of order" in out.notes()[0]
+
+
+def test_missing_and_repeated_stamps_are_placed_one_interval_on():
+    assert presentation_pts([0, 10, None, 30, 40]).pts == (0, 10, 20, 30, 40)
+    assert presentation_pts([0, 10, 10, 30, 40]).pts == (0, 10, 20, 30, 40)
+    assert presentation_pts([None, None, 0, 42, 83, 125]).pts == (-83, -42, 0, 42, 83, 125)  # Matroska before 0
+    assert presentation_pts([0, 10, None, None, 40]).pts == (0, 10, 20, 30, 40)
+    assert presentation_pts([0, 10, None, None, 12]).pts == (0, 10, 11, 12, 13)  # no room: pushed a tick apart
+    assert presentation_pts([None, None, None], fallback_step=512).pts == (0, 512, 1024)
+    spread = presentation_pts([0, 100, None, None, 130]).pts  # a run that would overrun the next stamp is spread
+    assert spread == (0, 100, 110, 120, 130)
+
+
+def test_frame_finder_names_frames_by_unique_stamps_only():
+    finder = FrameFinder([3, 1, 2, None, 2, 7])
+    assert finder.anchor(3) == 0 and finder.anchor(1) == 1 and finder.anchor(7) == 5
+    assert finder.anchor(2) is None and finder.anchor(None) is None and finder.anchor(99) is None
+    assert not FrameFinder([None, None]).has_anchors

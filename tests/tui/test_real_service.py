@@ -106,7 +106,7 @@ async def test_acceptance_flow_propagate_and_export(real_settings, wait_for, mon
         print(f"propagation seen done after {took:.1f} s (cold worker), export after {took_export:.1f} s")
         row = export_row()
         assert row.state == "done", row.error
-        output = settings.exports_dir / "clip_greenscreen.mp4"
+        output = settings.exports_dir / "clip_greenscreen_h264.mp4"
         assert Path(row.output) == output and output.is_file()
         assert row.check == "passed"
 
@@ -124,7 +124,7 @@ async def test_acceptance_flow_propagate_and_export(real_settings, wait_for, mon
         assert app.screen is dashboard
         await wait_for(pilot, lambda: "passed" in table_rows(dashboard, "#sources")[0][-1], 10,
                        "the sources table's last export column")
-        assert table_rows(dashboard, "#sources")[0][-1] == "greenscreen passed"
+        assert table_rows(dashboard, "#sources")[0][-1] == "greenscreen_h264 passed"
         assert table_rows(dashboard, "#sources")[0][5] == "100%"
 
 

@@ -42,7 +42,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
                         help="editor preset: premiere = ProRes 4444 alpha MOV + AAC; resolve = ProRes 4444 "
                              "alpha MOV + PCM audio; capcut = green screen H.264 MP4 + AAC (flags override it)")
-    parser.add_argument("--out", type=Path, default=None, help="output file (a folder for PNG sequences)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output file (a folder for PNG sequences); default: exports/VIDEO_KIND_CODEC.EXT, "
+                             "e.g. exports/clip_alpha_prores.mov (the preset's name instead of the codec's with "
+                             "--preset)")
     parser.add_argument("--codec", choices=tuple(CODECS), default=None,
                         help="storage codec (default: the kind's first)")
     parser.add_argument("--crf", type=int, default=None, help="quality for H.264/H.265/VP9 (lower = better)")
@@ -61,6 +64,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                                                         "(default: processing.device)")
     parser.add_argument("--aspect", default=None, help="reframe aspect W:H (default 9:16)")
     parser.add_argument("--size", default=None, help="reframe output size WxH (default 1080x1920)")
+    parser.add_argument("--overwrite", action="store_true", default=None,
+                        help="replace an existing output (without it an existing output is kept and the export "
+                             "refused)")
     parser.add_argument("--queue", action="store_true", help="submit to the job queue instead of running here")
 
 

@@ -165,6 +165,8 @@ def _show(queue: JobQueue, job_id: str, as_json: bool) -> int:
         print(f"{name:9} {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(value)) if value else '-'}")
     for name in ("params", "resume", "result"):
         print(f"{name:9} {json.dumps(getattr(job, name), sort_keys=True, default=str)}")
+    for output in _outputs(job):
+        print(f"output    {output}")
     print(f"progress  {_progress_text(queue, job)}")
     log_path = queue.log_path(job.id)
     if log_path.exists():
@@ -187,6 +189,13 @@ def _progress_text(queue: JobQueue, job: Job) -> str:
         eta = "" if progress.eta_s is None else f" ETA {int(progress.eta_s) // 60}:{int(progress.eta_s) % 60:02d}"
         text += f" {progress.fps:.1f}/s{eta}"
     return text
+
+
+def _outputs(job: Job) -> tuple[str, ...]:
+    """The full paths a finished export wrote (nothing for other jobs)."""
+    from xmem_tui.jobs.runners import result_of
+
+    return tuple(getattr(result_of(job), "outputs", ())) if job.result else ()
 
 
 def _result_text(job: Job) -> str:

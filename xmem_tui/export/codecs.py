@@ -21,6 +21,7 @@ class Codec:
         ext: File extension, or "" for an image sequence folder.
         crf: Whether the encoder takes a constant rate factor.
         codec_tag: FourCC editors expect (hvc1 for HEVC in MP4, ap4h for ProRes 4444), or None.
+        label: What default output names call it (``clip_alpha_prores.mov``); the name when empty.
     """
 
     name: str
@@ -29,6 +30,7 @@ class Codec:
     ext: str
     crf: bool = False
     codec_tag: str | None = None
+    label: str = ""
 
     @property
     def sequence(self) -> bool:
@@ -57,7 +59,7 @@ CODECS: dict[str, Codec] = {
     "h264": Codec("h264", "libx264", "yuv420p", ".mp4", crf=True),
     "h265": Codec("h265", "libx265", "yuv420p", ".mp4", crf=True, codec_tag="hvc1"),
     "ffv1": Codec("ffv1", "ffv1", "gray", ".mkv"),
-    "prores4444": Codec("prores4444", "prores_ks", "yuva444p10le", ".mov", codec_tag="ap4h"),
+    "prores4444": Codec("prores4444", "prores_ks", "yuva444p10le", ".mov", codec_tag="ap4h", label="prores"),
     "vp9": Codec("vp9", "libvpx-vp9", "yuva420p", ".webm", crf=True),
     "png": Codec("png", "png", "rgba", ""),
 }

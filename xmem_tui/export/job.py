@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Generator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,15 @@ from xmem_tui.export.composite import make_compositor
 from xmem_tui.export.errors import ExportError, SelfCheckFailed
 from xmem_tui.export.mattes import MaskSet, MatteStream
 from xmem_tui.export.options import ExportOptions, output_paths, report_path, resolve, temporary
-from xmem_tui.export.pipeline import ExportPipeline, Stage, first_frame
+from xmem_tui.export.pipeline import ExportPipeline, Stage
 from xmem_tui.export.registry import Preparation
 from xmem_tui.export.request import ExportRequest, ExportResult
 from xmem_tui.export.selfcheck import check_sequence, check_video
 from xmem_tui.export.sinks import PngSink, Sink, VideoSink
 from xmem_tui.fsutil import atomic_write_json
-from xmem_tui.media.encode import ColorTags
+from xmem_tui.media.color import ColorTags
+from xmem_tui.media.info import VideoInfo
+from xmem_tui.media.probe import probe
 from xmem_tui.params import to_params
 from xmem_tui.progress import Progress
 
@@ -50,7 +53,7 @@ def run_export(request: ExportRequest, settings: Any, video: Path,
     opts = resolve(request, settings)
     ws = Workspace.for_video(settings, Path(video))
     masks = MaskSet(ws, ws.shape, ws.frame_count, {k: tuple(o.color) for k, o in ws.objects.items()})
-    return (yield from export_video(opts, settings, Path(video), masks, cancelled))
+    return (yield from export_video(opts, settings, Path(video), masks, cancelled, info=ws.info))
 
 
 def _objects(opts: ExportOptions, masks: MaskSet) -> list[int]:
@@ -66,23 +69,32 @@ def _objects(opts: ExportOptions, masks: MaskSet) -> list[int]:
 
 
 def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet,
-                 cancelled: Callable[[], bool] = lambda: False) -> Generator[Progress, None, ExportResult]:
-    """Run one export against ``masks``; see :func:`run_export`."""
+                 cancelled: Callable[[], bool] = lambda: False, info: VideoInfo | None = None
+                 ) -> Generator[Progress, None, ExportResult]:
+    """Run one export against ``masks``; see :func:`run_export`. ``info`` is the source's probe (the
+    workspace's); without it the source is probed here."""
     started = time.time()
+    video = Path(video)
+    info = info if info is not None else probe(video)
     k, codec = opts.kind, opts.codec
     objects = _objects(opts, masks)
-    frame, time_base, rate = first_frame(video)
-    rotation = int(frame.rotation or 0)
-    coded = (frame.width, frame.height)
-    upright = (coded[1], coded[0]) if rotation % 180 else coded
+    coded = info.coded_size
+    upright = (info.width, info.height)
     display = k.display or codec.sequence  # image sequences have no display matrix: write them upright
-    rot_k = 0 if display else (-rotation // 90) % 4
+    rot_k = 0 if display else (info.rotation // 90) % 4
     out_size = upright if display else coded
     written = k.output_size(opts, out_size) if k.output_size is not None else out_size
     if codec.pix_fmt.endswith("420p") and (written[0] % 2 or written[1] % 2):
         raise ExportError(f"{video}: {written[0]}x{written[1]} has an odd side, which {codec.name} (4:2:0) "
                           "cannot store; use --kind alpha --codec prores4444 or png, or --kind mask --codec ffv1.")
+    if codec.encoder == "libx265" and written[0] < 64:  # x265 writes past its buffers on narrower frames
+        raise ExportError(f"{video}: {written[0]} pixels is too narrow for {codec.name} (at least 64); "
+                          "use --codec h264.")
     finals = output_paths(opts, settings, video.stem, objects)
+    kept = [p for p in finals if p.exists()]
+    if kept and not opts.overwrite:
+        raise ExportError(f"{kept[0]} already exists and was kept; pass --overwrite (overwrite = yes in the "
+                          "dialog) to replace it, or --out to write elsewhere.")
     temps = [temporary(p) for p in finals]
     merge = not (k.per_object or opts.per_object)
     mattes = MatteStream(masks.source, objects, masks.shape, merge=merge, temporal=opts.finish.temporal,
@@ -98,13 +110,14 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     for temp in temps:
         temp.parent.mkdir(parents=True, exist_ok=True)
         if codec.sequence:
-            sinks.append(PngSink(temp, palette=k.palette))
+            sinks.append(PngSink(temp, palette=k.palette, time_base=info.time_base))
         else:
             sinks.append(VideoSink(temp, codec, k.input_format, codec.options(opts.crf, opts.speed),
-                                   time_base=time_base, rotation=0 if display else rotation,
-                                   color=ColorTags.of_frame(frame), rate_hint=rate,
-                                   audio_from=None if video.is_dir() else video, audio=opts.audio))
-    pipeline = ExportPipeline(video, stage, sinks, masks.count, k.name)
+                                   time_base=info.time_base, rotation=0 if display else -info.rotation,
+                                   color=ColorTags.from_names(info.color), rate_hint=_rate_hint(info),
+                                   audio_from=info.path if info.audio else None, audio=opts.audio,
+                                   audio_tracks=tuple(a.index for a in info.audio), shift=max(0, -info.pts[0])))
+    pipeline = ExportPipeline(info, stage, sinks, masks.count, k.name)
     run = pipeline.run()
     completed, done = False, 0
     try:
@@ -147,10 +160,15 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     return result
 
 
+def _rate_hint(info: VideoInfo) -> Fraction | None:
+    """The nominal rate encoders use for rate control only (never for timing): the measured one."""
+    return Fraction(info.avg_fps).limit_denominator(1001) if info.avg_fps > 0 else None
+
+
 def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: list[Path], finals: list[Path],
            masks: MaskSet, missing: set[int], out_size: tuple[int, int], started: float) -> dict[str, Any]:
     timeline = pipeline.timeline
-    if timeline is None:
+    if not timeline.pts:
         raise MediaError(f"{video}: no frames decoded; check the file plays.")
     problems: list[str] = []
     warnings: list[str] = []
@@ -173,7 +191,8 @@ def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: li
     if missing:
         warnings.append(f"{len(missing)} of {masks.count} frames had no masks and were exported with an empty matte")
     if opts.codec.sequence:
-        warnings.append("image sequences carry no audio; frame times are listed under timestamps_s")
+        warnings.append("image sequences carry no audio; frame times are in timestamps.csv beside the images "
+                        "(and under timestamps_s here)")
     return {"ok": not problems, "problems": problems, "warnings": warnings, "kind": opts.kind.name,
             "codec": opts.codec.name, "preset": opts.preset, "source": str(video),
             "finishing": opts.finish.to_json(), "missing_masks": sorted(missing)[:1000],

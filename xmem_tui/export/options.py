@@ -4,11 +4,20 @@ Parameters (all optional except where noted): ``kind``, ``objects`` (list or "1,
 ``codec``, ``crf``, ``speed`` (x264/x265 preset), ``background`` (#RRGGBB or an image path),
 ``per_object`` (mask kind: one file per object), ``upscale``, ``median``, ``feather``, ``choke``,
 ``temporal``, ``despill``, ``device`` (cpu, cuda, auto; default: ``processing.device``), ``audio``
-(auto, copy, none, aac, libopus, pcm_s16le), ``opacity`` (overlay), ``aspect``/``size``/``smooth`` (reframe).
+(auto, copy, none, aac, libopus, pcm_s16le), ``opacity`` (overlay), ``aspect``/``size``/``smooth`` (reframe),
+``overwrite`` (replace an existing output; without it an existing output is kept and the export refused).
+
+Default output names say what is in them: ``<video>_<kind>_<codec or preset><ext>`` (``clip_alpha_prores.mov``,
+``clip_greenscreen_h264.mp4``, ``clip_alpha_resolve.mov``), so exports of one video never replace each other.
+Every name derived from the video's (and the hidden temporary and report names derived from any output)
+is shortened to fit the file system's name-length limit, keeping a hash of what was cut so names stay
+distinct.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +51,7 @@ class ExportOptions:
     size: str
     smooth: float
     preset: str | None
+    overwrite: bool = False
 
 
 def parse_objects(value: Any) -> list[int] | None:
@@ -88,33 +98,77 @@ def resolve(request: ExportRequest, settings: Any) -> ExportOptions:
         finish=FinishOptions.build(settings.export, merged),
         device=str(merged.get("device", settings.processing.device)),
         audio=audio, opacity=opacity, aspect=aspect, size=size, smooth=float(merged.get("smooth", DEFAULT_SMOOTH)),
-        preset=chosen)
+        preset=chosen, overwrite=bool(merged.get("overwrite", False)))
     if k.check is not None:
         k.check(opts)
     return opts
 
 
+#: Bytes the atomic writer's temporary name adds to a report's (``.NAME.xxxxxxxx.tmp``), with room to spare.
+_ATOMIC = 16
+#: Bytes the longest name derived from an output adds to it: a per-object ``_obj255``, then ``.check.json``
+#: written atomically.
+_DERIVED = len("_obj255") + len(".check.json") + _ATOMIC
+_FALLBACK_NAME_MAX = 255
+
+
 def output_paths(opts: ExportOptions, settings: Any, stem: str, objects: list[int]) -> list[Path]:
     """Final output paths: one, or one per object (``NAME_obj2.mkv``) for per-object mattes.
 
-    Without ``out`` the export goes to the exports folder; a relative ``out`` is relative to the project.
+    Without ``out`` the export goes to the exports folder as ``<stem>_<kind>_<codec or preset><ext>``; a
+    relative ``out`` is relative to the project.
     """
     ext = opts.codec.ext
-    out = opts.out if opts.out is not None else settings.exports_dir / f"{stem}_{opts.kind.name}{ext}"
+    if opts.out is None:
+        label = opts.preset or opts.codec.label or opts.codec.name
+        folder = Path(settings.exports_dir)
+        out = folder / fit_name(stem, f"_{opts.kind.name}_{label}{ext}", folder, reserve=_DERIVED)
+    else:
+        out = opts.out
     if not out.is_absolute():
         out = settings.project_dir / out
     if ext and out.suffix.lower() != ext:
         raise ExportError(f"--out {out} does not end in {ext}, which --codec {opts.codec.name} writes; "
                           f"rename it or pick another codec.")
+    limit = name_max(out.parent)
+    if len(out.name.encode()) > limit:
+        raise ExportError(f"--out {out.name[:40]}... is {len(out.name.encode())} bytes long; this file system "
+                          f"allows {limit}: give a shorter name.")
     if not opts.per_object:
         return [out]
-    return [out.with_name(f"{out.stem}_obj{k}{out.suffix}") for k in objects]
+    return [out.with_name(fit_name(out.stem, f"_obj{k}{out.suffix}", out.parent, reserve=len(".check.json") + _ATOMIC))
+            for k in objects]
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing parent) allows."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return _FALLBACK_NAME_MAX
+
+
+def fit_name(stem: str, tail: str, folder: Path, reserve: int = 0) -> str:
+    """``stem + tail``, with ``stem`` cut (and tagged with a hash of the whole) until it fits ``folder``'s
+    name-length limit with ``reserve`` bytes to spare (for names derived from it later)."""
+    budget = name_max(folder) - reserve - len(tail.encode())
+    if len(stem.encode()) <= budget:
+        return stem + tail
+    tag = "~" + hashlib.sha1(stem.encode()).hexdigest()[:8]
+    keep = stem
+    while keep and len((keep + tag).encode()) > budget:
+        keep = keep[:-1]
+    return keep + tag + tail
 
 
 def temporary(path: Path) -> Path:
     """The hidden sibling an output is written to before its self-check passes."""
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
+    return path.with_name(fit_name(f".{path.stem}", f".partial{path.suffix}", path.parent))
 
 
 def report_path(path: Path) -> Path:
-    return path.with_name(path.name + ".check.json")
+    """The self-check report beside an output (``<name>.check.json``), short enough to be written atomically."""
+    return path.with_name(fit_name(path.name, ".check.json", path.parent, reserve=_ATOMIC))

@@ -3,8 +3,10 @@
 Three stages overlap through small bounded queues: a decoder thread (FFmpeg decodes with its own threads
 and releases the GIL), a compositing thread (OpenCV, numpy and torch release the GIL in their kernels),
 and the caller's thread, which encodes and yields :class:`~xmem_tui.progress.Progress`. No frame touches
-the disk between stages. Every frame carries its source pts and duration end to end, so the encoder
-writes it at exactly the source time; the pts seen here are what the self-check compares against.
+the disk between stages. The source is read through :mod:`xmem_tui.media` (the frame reader, the
+probe's :class:`~xmem_tui.media.info.VideoInfo`), so the export sees exactly the frames and presentation
+times every other reader sees: every frame carries its pts and duration from that timeline end to end,
+the encoder writes it at exactly that time, and the self-check compares against the same numbers.
 """
 
 from __future__ import annotations
@@ -16,16 +18,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import av
 import numpy as np
 
-from xmem_tui.errors import MediaError
 from xmem_tui.export.mattes import MatteStream
 from xmem_tui.export.sinks import Sink
-from xmem_tui.media.encode import ColorTags
+from xmem_tui.media.color import ColorTags
+from xmem_tui.media.frames import open_frames
+from xmem_tui.media.info import VideoInfo
 from xmem_tui.progress import Progress
 
 if TYPE_CHECKING:
@@ -39,7 +40,14 @@ _QUEUE = 6
 
 @dataclass
 class SourceTimeline:
-    """What the decoder saw: every frame's pts and duration in the stream time base, plus its tags."""
+    """The frames an export wrote, as the presentation timeline has them: pts and duration (stream time
+    base ticks) of each, plus the source's display rotation (counter-clockwise degrees, as a display
+    matrix stores it), colour tags and coded size.
+
+    ``shift`` (ticks) is what video sinks add to every timestamp: a source that starts before zero is
+    written from zero, since MP4/MOV edit lists drop frames before zero and Matroska muxers shift them
+    anyway; audio moves by the same amount, so sync holds.
+    """
 
     time_base: Fraction
     pts: list[int] = field(default_factory=list)
@@ -47,28 +55,17 @@ class SourceTimeline:
     rotation: int = 0
     color: ColorTags | None = None
     coded_size: tuple[int, int] = (0, 0)
+    shift: int = 0
 
+    @classmethod
+    def begin(cls, info: VideoInfo) -> SourceTimeline:
+        """An empty record for ``info``'s source; the pipeline appends each frame it writes."""
+        return cls(time_base=info.time_base, rotation=(-info.rotation) % 360, color=ColorTags.from_names(info.color),
+                   coded_size=info.coded_size, shift=max(0, -info.pts[0]))
 
-def first_frame(path: Path) -> tuple[av.VideoFrame, Fraction, Fraction | None]:
-    """The first decoded frame of ``path``, its stream time base and average rate (for sizes and tags).
-
-    An image folder is a video at the probe's nominal rate (its frames have no times of their own).
-    """
-    if Path(path).is_dir():
-        from xmem_tui.media.frames import open_frames
-
-        with open_frames(Path(path)) as reader:
-            frame = av.VideoFrame.from_ndarray(reader.get(0), format="rgb24")
-            time_base = reader.info.time_base
-        return frame, time_base, 1 / time_base
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            for frame in container.decode(stream):
-                return frame, stream.time_base, stream.average_rate
-    except (av.FFmpegError, IndexError) as exc:
-        raise MediaError(f"{path}: cannot decode video ({exc}); check the file plays.") from exc
-    raise MediaError(f"{path}: no video frames decode; re-encode or re-download it.")
+    @property
+    def shift_s(self) -> Fraction:
+        return self.shift * self.time_base
 
 
 @dataclass
@@ -83,15 +80,15 @@ class Stage:
 
 
 class ExportPipeline:
-    """Runs one export; iterate :meth:`run` for progress, then read :attr:`timeline`."""
+    """Runs one export of ``info``'s source; iterate :meth:`run` for progress, then read :attr:`timeline`."""
 
-    def __init__(self, source: Path, stage: Stage, sinks: list[Sink], total: int, label: str) -> None:
-        self.source = Path(source)
+    def __init__(self, info: VideoInfo, stage: Stage, sinks: list[Sink], total: int, label: str) -> None:
+        self.info = info
         self.stage = stage
         self.sinks = sinks
         self.total = total
         self.label = label
-        self.timeline: SourceTimeline | None = None
+        self.timeline = SourceTimeline.begin(info)
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
 
@@ -105,58 +102,33 @@ class ExportPipeline:
                 continue
         return False
 
-    def _decode(self, out: queue.Queue[Any]) -> None:
-        if self.source.is_dir():
-            self._read_images(out)
-            return
-        try:
-            with av.open(str(self.source)) as container:
-                stream = container.streams.video[0]
-                stream.thread_type = "AUTO"
-                timeline = SourceTimeline(time_base=stream.time_base)
-                self.timeline = timeline
-                for frame in container.decode(stream):
-                    if self._stop.is_set():
-                        return
-                    if frame.pts is None:
-                        raise MediaError(f"{self.source}: frame {len(timeline.pts)} has no timestamp; "
-                                         "remux the file (e.g. to MKV) before exporting.")
-                    if not timeline.pts:
-                        timeline.rotation = int(frame.rotation or 0)
-                        timeline.color = ColorTags.of_frame(frame)
-                        timeline.coded_size = (frame.width, frame.height)
-                    timeline.pts.append(int(frame.pts))
-                    timeline.durations.append(int(frame.duration or 0))
-                    pixels = None
-                    if self.stage.needs_pixels:
-                        pixels = frame.to_ndarray(format="rgb24")
-                        if self.stage.display and timeline.rotation % 360:
-                            pixels = np.ascontiguousarray(np.rot90(pixels, k=timeline.rotation // 90))
-                    if not self._put(out, (len(timeline.pts) - 1, int(frame.pts), int(frame.duration or 0), pixels)):
-                        return
-        except BaseException as exc:  # handed to the caller's thread
-            self._errors.append(exc)
-        finally:
-            self._put(out, _END)
-
-    def _read_images(self, out: queue.Queue[Any]) -> None:
-        """An image folder: frame i is shown at pts i in the probe's time base, for one tick."""
-        from xmem_tui.media.frames import open_frames
-
-        try:
-            with open_frames(self.source, cache_bytes=0) as reader:
-                timeline = SourceTimeline(time_base=reader.info.time_base, color=ColorTags())
-                self.timeline = timeline
+    def _frames(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        """``(index, pixels or None)`` of every source frame: RGB, upright when the stage writes upright."""
+        info, want = self.info, self.stage.needs_pixels
+        with open_frames(info.path, info=info, cache_bytes=0) as reader:
+            if info.kind != "video":
                 for index, image in reader.iter():
-                    if self._stop.is_set():
-                        return
-                    if not timeline.pts:
-                        timeline.coded_size = (image.shape[1], image.shape[0])
-                    pts = int(reader.info.pts[index])
-                    timeline.pts.append(pts)
-                    timeline.durations.append(1)
-                    if not self._put(out, (index, pts, 1, image if self.stage.needs_pixels else None)):
-                        return
+                    yield index, image if want else None
+                return
+            turn = info.rotation // 90 if self.stage.display else 0
+            for index, frame in reader.video_frames():
+                pixels = None
+                if want:
+                    pixels = frame.to_ndarray(format="rgb24")
+                    if turn:
+                        pixels = np.ascontiguousarray(np.rot90(pixels, k=-turn))
+                yield index, pixels
+
+    def _decode(self, out: queue.Queue[Any]) -> None:
+        timeline, pts, durations = self.timeline, self.info.pts, self.info.durations
+        try:
+            for index, pixels in self._frames():
+                if self._stop.is_set():
+                    return
+                timeline.pts.append(pts[index])
+                timeline.durations.append(durations[index])
+                if not self._put(out, (index, pts[index], durations[index], pixels)):
+                    return
         except BaseException as exc:  # handed to the caller's thread
             self._errors.append(exc)
         finally:

@@ -44,6 +44,7 @@ class ExportRequest(JobRequest):
     aspect: str | None = None
     size: str | None = None
     smooth: float | None = None
+    overwrite: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """Self-check of a written export against its source: the export only counts if this passes.
 
-The output is re-opened with PyAV and decoded, and compared with what the export's decoder saw in the
-source: frame count, every frame's presentation time (the source pts rescaled to the output's time base
-with FFmpeg's rounding, compared exactly; when both time bases are equal that is exact in seconds),
-the end time (last pts + last duration), the audio start relative to the first video frame, the display
-rotation and the colour tags. Image sequences have no timestamps: their frame count and sizes are checked
-and the source times are listed in the report so a consumer can re-time them.
+The output is re-opened with PyAV and decoded, and compared with the presentation timeline of the frames
+the export wrote (:class:`~xmem_tui.export.pipeline.SourceTimeline`, from the source's probe): frame
+count, every frame's presentation time (the source pts rescaled to the output's time base with FFmpeg's
+rounding, compared exactly, and never more than 1 ms off), the end time (last pts + last duration), the
+display rotation and the colour tags. Every source audio track must be in the output, its sound starting
+at the source's offset from the first video frame (measured at the first audible sample, so encoder
+priming does not count) and lasting as long as the source's within one audio frame. Image sequences have
+no timestamps: their frame count and sizes are checked, and the source times are in the report and in the
+folder's ``timestamps.csv``.
 """
 
 from __future__ import annotations
@@ -19,21 +22,15 @@ import av
 from PIL import Image
 
 from xmem_tui.export.pipeline import SourceTimeline
-from xmem_tui.media.encode import ColorTags, rescale
+from xmem_tui.export.sinks import TIMESTAMPS, format_seconds
+from xmem_tui.media.audio import AudioSpan, audio_span
+from xmem_tui.media.color import ColorTags
+from xmem_tui.media.encode import rescale
 
 log = logging.getLogger(__name__)
 
-
-def audio_start(path: Path) -> Fraction | None:
-    """Time of the first decoded audio sample (decoders apply priming/skip), or None without audio."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        for frame in container.decode(stream):
-            if frame.pts is not None:
-                return frame.pts * frame.time_base
-    return None
+#: Every output frame must be shown within this of its source frame (Matroska rounds to milliseconds).
+MAX_TIME_ERROR = Fraction(1, 1000)
 
 
 def _seconds(value: Fraction | None) -> float | None:
@@ -56,30 +53,34 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
             pts.append(int(frame.pts))
             durations.append(int(frame.duration or 0))
         has_audio = bool(container.streams.audio)
-    expected = [rescale(p, src.time_base, out_tb) for p in src.pts]
+        codec = stream.codec_context.name  # read now: a stream must not be touched once the file is closed
+    expected = [rescale(p + src.shift, src.time_base, out_tb) for p in src.pts]
     report: dict[str, Any] = {
         "path": str(out),
         "frames": {"source": len(src.pts), "output": len(pts)},
         "time_base": {"source": str(src.time_base), "output": str(out_tb), "same": out_tb == src.time_base},
+        "shift_s": float(src.shift_s),
     }
     if len(pts) != len(src.pts):
         problems.append(f"frame count {len(pts)} != source {len(src.pts)}")
     mismatches = [i for i, (a, b) in enumerate(zip(pts, expected, strict=False)) if a != b]
-    max_err = max((abs(float(a * out_tb) - float(b * src.time_base)) for a, b in zip(pts, src.pts, strict=False)),
-                  default=0.0)
+    max_err = max((abs(a * out_tb - (b + src.shift) * src.time_base) for a, b in zip(pts, src.pts, strict=False)),
+                  default=Fraction(0))
     report["timestamps"] = {"mismatches": len(mismatches), "first_mismatch": mismatches[0] if mismatches else None,
-                            "max_error_s": max_err}
+                            "max_error_s": float(max_err)}
+    report["timestamps"]["within_1ms"] = max_err <= MAX_TIME_ERROR
+    if max_err > MAX_TIME_ERROR:
+        problems.append(f"a frame is {float(max_err) * 1000:.3f} ms from its source time (at most 1 ms allowed)")
     if mismatches:
         i = mismatches[0]
-        problems.append(f"frame {i} at {float(pts[i] * out_tb):.6f}s, source {float(src.pts[i] * src.time_base):.6f}s "
+        problems.append(f"frame {i} at {float(pts[i] * out_tb):.6f}s, source "
+                        f"{float((src.pts[i] + src.shift) * src.time_base):.6f}s "
                         f"({len(mismatches)} frames differ)")
     tick = max(out_tb, src.time_base)
-    if pts and src.pts and not src.durations[-1]:
-        report["duration"] = {"source_s": None, "note": "the source does not say how long its last frame lasts"}
-    elif pts and src.pts:
-        src_end = (src.pts[-1] + src.durations[-1]) * src.time_base
+    if pts and src.pts:
+        src_end = (src.pts[-1] + src.shift + src.durations[-1]) * src.time_base
         out_end = (pts[-1] + durations[-1]) * out_tb
-        report["duration"] = {"source_s": float(src_end - src.pts[0] * src.time_base),
+        report["duration"] = {"source_s": float(src_end - (src.pts[0] + src.shift) * src.time_base),
                               "output_s": float(out_end - pts[0] * out_tb)}
         if abs(out_end - src_end) > tick:
             problems.append(f"ends at {float(out_end):.6f}s, source at {float(src_end):.6f}s")
@@ -89,19 +90,21 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
         problems.append(f"display rotation {got_rotation} != expected {rotation}")
     if first is not None and src.color is not None:
         report["color"] = {"source": src.color.to_json(), "output": ColorTags.of_frame(first).to_json()}
-        problems += _color_problems(src.color, ColorTags.of_frame(first), gray=first.format.name == "gray")
-    report["audio"] = _audio_report(out, source, src, pts[0] * out_tb if pts else Fraction(0), expect_audio,
-                                    has_audio, tick, problems)
+        video_range = codec == "prores"  # ProRes has no full-range form: a full-range source is converted
+        problems += _color_problems(src.color, ColorTags.of_frame(first),
+                                    skip_range=first.format.name == "gray" or video_range)
+    video_start = (pts[0] * out_tb if pts else Fraction(0), src.pts[0] * src.time_base if src.pts else Fraction(0))
+    report["audio"] = _audio_report(out, source, video_start, expect_audio, has_audio, tick, problems)
     report["problems"] = problems
     return report
 
 
-def _color_problems(src: ColorTags, out: ColorTags, gray: bool) -> list[str]:
+def _color_problems(src: ColorTags, out: ColorTags, skip_range: bool) -> list[str]:
     """Tags the source specifies must be kept (unspecified ones may be filled in by the encoder); a grey
-    matte is always full range, so its range is not compared."""
+    matte is always full range and ProRes always video range, so their range is not compared."""
     problems = []
     for name, unspecified in (("primaries", 2), ("trc", 2), ("space", 2), ("range", 0)):
-        if gray and name == "range":
+        if skip_range and name == "range":
             continue
         want, got = getattr(src, name), getattr(out, name)
         if want != unspecified and want != got:
@@ -109,24 +112,52 @@ def _color_problems(src: ColorTags, out: ColorTags, gray: bool) -> list[str]:
     return problems
 
 
-def _audio_report(out: Path, source: Path, src: SourceTimeline, out_video_start: Fraction, expect_audio: bool,
+def _audio_report(out: Path, source: Path, video_start: tuple[Fraction, Fraction], expect_audio: bool,
                   has_audio: bool, tick: Fraction, problems: list[str]) -> dict[str, Any]:
-    src_audio = audio_start(source) if expect_audio else None
-    report: dict[str, Any] = {"source": src_audio is not None, "output": has_audio}
-    if src_audio is None:
+    """Each source track against the output track in the same position: start offset and duration."""
+    sources = audio_span(source) if expect_audio else []
+    report: dict[str, Any] = {"source": bool(sources), "output": has_audio}
+    if not sources:
         return report
     if not has_audio:
         problems.append("the source has audio but the output has none")
         return report
-    out_audio = audio_start(out)
-    src_offset = src_audio - src.pts[0] * src.time_base
-    out_offset = (out_audio - out_video_start) if out_audio is not None else None
-    report.update(source_offset_s=_seconds(src_offset), output_offset_s=_seconds(out_offset))
-    with av.open(str(out)) as container:
-        tick = max(tick, container.streams.audio[0].time_base)
-    if out_offset is None or abs(out_offset - src_offset) > tick:
-        problems.append(f"audio starts {_seconds(out_offset)}s after the video, source {float(src_offset):.6f}s")
+    outputs = audio_span(out)
+    report["tracks"] = {"source": len(sources), "output": len(outputs)}
+    if len(outputs) != len(sources):
+        problems.append(f"{len(outputs)} audio tracks, source {len(sources)}")
+    out_start, src_start = video_start
+    rows = [_track(s, o, src_start, out_start, tick, problems) for s, o in zip(sources, outputs, strict=False)]
+    report["track_checks"] = rows
+    if rows:  # the first track's numbers at the top level, as before multi-track reports
+        report.update(source_offset_s=rows[0]["source_offset_s"], output_offset_s=rows[0]["output_offset_s"])
     return report
+
+
+def _track(src: AudioSpan, out: AudioSpan, src_video: Fraction, out_video: Fraction, tick: Fraction,
+           problems: list[str]) -> dict[str, Any]:
+    """Sync: the first audible sample (the onset) lies as far from the first video frame as in the source;
+    a silent track is compared by its first sample, give or take one audio frame of encoder priming.
+    Length: from the onset (else the first sample) to the end, within one audio frame of the source's."""
+    one_frame = max(src.frame, out.frame) + Fraction(1, 1000)
+    audible = src.onset is not None and out.onset is not None
+    src_mark = src.onset if audible else src.start
+    out_mark = out.onset if audible else out.start
+    assert src_mark is not None and out_mark is not None
+    src_offset, out_offset = src_mark - src_video, out_mark - out_video
+    slack = max(tick, Fraction(1, 1000)) if audible else one_frame
+    src_length, out_length = src.end - src_mark, out.end - out_mark
+    row = {"measured_at": "onset" if audible else "first sample", "source_offset_s": float(src_offset),
+           "output_offset_s": float(out_offset), "source_duration_s": float(src_length),
+           "output_duration_s": float(out_length), "audio_frame_s": float(max(src.frame, out.frame)),
+           "source_damaged_packets": src.damaged}
+    if abs(out_offset - src_offset) > slack:
+        problems.append(f"audio track {out.index}: sound starts {float(out_offset):.6f}s after the video, "
+                        f"source {float(src_offset):.6f}s")
+    if abs(out_length - src_length) > one_frame:
+        problems.append(f"audio track {out.index} lasts {float(out_length):.6f}s, source {float(src_length):.6f}s "
+                        "(more than one audio frame apart)")
+    return row
 
 
 def check_sequence(folder: Path, src: SourceTimeline, size: tuple[int, int]) -> dict[str, Any]:
@@ -148,5 +179,12 @@ def check_sequence(folder: Path, src: SourceTimeline, size: tuple[int, int]) -> 
             bad.append(f.name)
     if bad:
         problems.append(f"{len(bad)} images unreadable or not {size[0]}x{size[1]} (first: {bad[0]})")
+    expected = [f"{i},{format_seconds(p * src.time_base)}" for i, p in enumerate(src.pts)]
+    try:
+        listed = (folder / TIMESTAMPS).read_text(encoding="utf-8").splitlines()[1:]
+    except OSError:
+        listed = None
+    if listed != expected:
+        problems.append(f"{TIMESTAMPS} is missing or does not list every frame's source time")
     return {"path": str(folder), "frames": {"source": len(src.pts), "output": len(files)},
             "timestamps_s": [float(p * src.time_base) for p in src.pts], "problems": problems}

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from xmem_tui.export.codecs import Codec
-from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec, to_frame
+from xmem_tui.media.color import ColorTags
+from xmem_tui.media.encode import VideoEncoder, VideoSpec, to_frame
 
 
 class Sink(Protocol):
@@ -32,15 +33,21 @@ class Sink(Protocol):
 
 
 class VideoSink:
-    """One video file, created at the first frame (its size, rotation and colour come from the source)."""
+    """One video file, created at the first frame (its size, rotation and colour come from the source).
+
+    ``shift`` ticks are added to every timestamp (and the audio moved with them): see
+    :class:`~xmem_tui.export.pipeline.SourceTimeline`.
+    """
 
     def __init__(self, path: Path, codec: Codec, input_format: str, options: dict[str, str], *,
                  time_base: Fraction, rotation: int, color: ColorTags | None, rate_hint: Fraction | None,
-                 audio_from: Path | None, audio: str) -> None:
+                 audio_from: Path | None, audio: str, audio_tracks: tuple[int, ...] = (), shift: int = 0) -> None:
         self.path = path
         self._args = (codec, input_format, options, time_base, rotation, color, rate_hint)
         self._audio_from = audio_from
         self._audio = audio
+        self._audio_tracks = audio_tracks
+        self._shift = shift
         self.encoder: VideoEncoder | None = None
         self.spec: VideoSpec | None = None
 
@@ -51,6 +58,8 @@ class VideoSink:
             pix_fmt = "yuv444p"
         if pix_fmt == "gray" and color is not None:
             color = dataclasses.replace(color, range=2)  # a matte is full range (0 and 255), whatever the source
+        elif codec.encoder == "prores_ks" and color is not None:
+            color = dataclasses.replace(color, range=1)  # ProRes is video range only: convert to it, say so
         return VideoSpec(codec=codec.encoder, pix_fmt=pix_fmt, width=image.shape[1], height=image.shape[0],
                          time_base=time_base, input_format=input_format, options=options, rotation=rotation,
                          color=color, rate_hint=rate_hint, codec_tag=codec.codec_tag)
@@ -61,10 +70,12 @@ class VideoSink:
         return to_frame(self.spec, image)
 
     def write(self, prepared: av.VideoFrame, pts: int, duration: int | None) -> None:
+        time_base = self._args[3]
         if self.encoder is None:
             assert self.spec is not None, "prepare() comes first"
-            self.encoder = VideoEncoder(self.path, self.spec, audio_from=self._audio_from, audio=self._audio)
-        self.encoder.write_frame(prepared, pts, duration)
+            self.encoder = VideoEncoder(self.path, self.spec, audio_from=self._audio_from, audio=self._audio,
+                                        audio_tracks=self._audio_tracks, audio_shift=self._shift * time_base)
+        self.encoder.write_frame(prepared, pts + self._shift, duration)
 
     def close(self) -> None:
         if self.encoder is not None:
@@ -80,12 +91,18 @@ class VideoSink:
 
 
 class PngSink:
-    """A folder of ``00000.png``... (DAVIS layout): RGBA images, or palette index masks when ``palette``."""
+    """A folder of ``00000.png``... (DAVIS layout): RGBA images, or palette index masks when ``palette``.
 
-    def __init__(self, path: Path, palette: bool) -> None:
+    Images have no timestamps, so the folder also gets ``timestamps.csv`` (``frame,pts_seconds``: each
+    image's presentation time in the source) and a variable frame rate survives the trip to an editor.
+    """
+
+    def __init__(self, path: Path, palette: bool, time_base: Fraction = Fraction(1)) -> None:
         self.path = path
         self.palette = palette
+        self.time_base = time_base
         self.count = 0
+        self.times: list[Fraction] = []
         path.mkdir(parents=True, exist_ok=True)
         self.audio_mode: str | None = None
 
@@ -102,10 +119,21 @@ class PngSink:
             bgra = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
             if not cv2.imwrite(str(target), bgra, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
                 raise OSError(f"could not write {target}")
+        self.times.append(pts * self.time_base)
         self.count += 1
 
     def close(self) -> None:
-        """Nothing is buffered: every PNG is complete when ``write`` returns."""
+        """Every PNG is complete when ``write`` returns; what is left is the list of their times."""
+        lines = ["frame,pts_seconds"] + [f"{i},{format_seconds(t)}" for i, t in enumerate(self.times)]
+        (self.path / TIMESTAMPS).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def abort(self) -> None:
         """The job removes the temporary folder."""
+
+
+TIMESTAMPS = "timestamps.csv"
+
+
+def format_seconds(t: Fraction) -> str:
+    """Seconds with nanosecond precision (exact for every common time base up to 1/1000000)."""
+    return f"{float(t):.9f}"

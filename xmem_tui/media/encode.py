@@ -7,18 +7,15 @@ rounds the edit list that carries a non-zero start time. Matroska/WebM only have
 the pts is rounded to the nearest millisecond (see :func:`container_time_base`), and the self-check
 compares against that rounding.
 
-Audio is copied packet by packet when the container can hold it exactly, else decoded and re-encoded (AAC
-for MP4/MOV, Opus for WebM, FLAC for MKV) with its first sample at the source's first decoded audio time,
-so the A/V offset is the source's. "Exactly" rules out copying audio whose priming packet starts before
-zero (AAC) into Matroska: without MP4's edit list the muxer would shift every stream, video included.
-Audio packets are interleaved with video as it is written (by timestamp), which keeps the muxer's
-interleaving queue short on long clips.
+Every audio track of the source is carried (see :mod:`xmem_tui.media.audio`: copied or re-encoded, in
+sync, damaged packets skipped with silence in their place). Audio packets are interleaved with video as
+it is written (by timestamp), which keeps the muxer's interleaving queue short on long clips.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,22 +25,13 @@ import av
 import numpy as np
 
 from xmem_tui.errors import MediaError
+from xmem_tui.media.audio import AudioFeed
+from xmem_tui.media.color import ColorTags
 
 log = logging.getLogger(__name__)
 
 #: Containers whose muxer forces its own time base.
 _FIXED_TIME_BASE = {"matroska": Fraction(1, 1000), "webm": Fraction(1, 1000)}
-#: Audio codecs each container takes as a stream copy that editors also read; ``None`` = anything.
-_COPYABLE_AUDIO: dict[str, set[str] | None] = {
-    "mp4": {"aac", "mp3", "alac", "ac3", "eac3"},
-    "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le"},
-    "matroska": None,
-    "webm": {"opus", "vorbis"},
-}
-#: Audio encoder used when the source audio cannot be copied.
-_AUDIO_ENCODER = {"mp4": "aac", "mov": "aac", "matroska": "flac", "webm": "libopus"}
-#: Containers whose edit lists represent audio that starts before zero (AAC priming) when copied.
-_EDIT_LISTS = {"mp4", "mov"}
 _EXT_FORMAT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 #: AVColorSpace values -> swscale colour matrices (unspecified falls back to swscale's default, BT.601).
 _SWS_SPACE = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
@@ -69,32 +57,9 @@ def rescale(pts: int, src: Fraction, dst: Fraction) -> int:
     return sign * int(abs(exact) + Fraction(1, 2))
 
 
-def has_audio(path: Path) -> bool:
-    """Whether ``path`` has an audio stream."""
-    with av.open(str(path)) as container:
-        return bool(container.streams.audio)
-
-
 def sws_colorspace(space: int | None) -> str:
     """The swscale matrix name for an AVColorSpace value (decode and encode must agree on it)."""
     return _SWS_SPACE.get(int(space or 2), "ITU601")
-
-
-@dataclass(frozen=True)
-class ColorTags:
-    """Colour description copied from the source stream (AVColor* enum values)."""
-
-    range: int = 0
-    primaries: int = 2
-    trc: int = 2
-    space: int = 2
-
-    @classmethod
-    def of_frame(cls, frame: av.VideoFrame) -> ColorTags:
-        return cls(int(frame.color_range), int(frame.color_primaries), int(frame.color_trc), int(frame.colorspace))
-
-    def to_json(self) -> dict[str, int]:
-        return {"range": self.range, "primaries": self.primaries, "trc": self.trc, "space": self.space}
 
 
 @dataclass(frozen=True)
@@ -126,95 +91,6 @@ class VideoSpec:
     color: ColorTags | None = None
     rate_hint: Fraction | None = None
     codec_tag: str | None = None
-
-
-def _first_pts(source: Path) -> int:
-    """pts of the first audio packet; negative when the codec's priming samples precede time zero."""
-    with av.open(str(source)) as container:
-        for packet in container.demux(container.streams.audio[0]):
-            if packet.pts is not None:
-                return int(packet.pts)
-    return 0
-
-
-class _AudioFeed:
-    """Source audio, copied or re-encoded into the output, handed over in timestamp order."""
-
-    def __init__(self, source: Path, out: av.container.OutputContainer, fmt: str, codec: str) -> None:
-        self._in = av.open(str(source))
-        src = self._in.streams.audio[0]
-        allowed = _COPYABLE_AUDIO[fmt]
-        copyable = (allowed is None or src.codec_context.name in allowed) and (
-            fmt in _EDIT_LISTS or _first_pts(source) >= 0)
-        if codec == "copy" and not copyable:
-            raise MediaError(f"{source}: {src.codec_context.name} audio cannot be copied into {fmt}; "
-                             "use audio=auto to re-encode it.")
-        copy = codec == "copy" or (codec == "auto" and copyable)
-        self.mode = "copy" if copy else "encode"
-        if copy:
-            self._out = out.add_stream_from_template(src)
-        else:
-            name = _AUDIO_ENCODER[fmt] if codec == "auto" else codec
-            rate = 48000 if name == "libopus" else (src.rate or 48000)
-            self._out = out.add_stream(name, rate=rate)
-            self._out.layout = "stereo" if src.codec_context.layout.nb_channels >= 2 else "mono"
-            self._out.time_base = Fraction(1, rate)
-            self._resampler: av.AudioResampler | None = None
-            self._next_pts: int | None = None
-        self._packets = self._in.demux(src)
-        self._pending: list[av.Packet] = []
-        self._done = False
-
-    def _produce(self) -> Iterator[av.Packet]:
-        """Output packets for the next source packet (empty when nothing came out of it)."""
-        packet = next(self._packets, None)
-        if packet is None or (packet.size == 0 and packet.pts is None):
-            self._done = True
-            if self.mode == "encode":
-                yield from self._encode(None)
-            return
-        if self.mode == "copy":
-            if packet.dts is None:
-                return
-            packet.stream = self._out
-            yield packet
-            return
-        for frame in packet.decode():
-            yield from self._encode(frame)
-
-    def _encode(self, frame: av.AudioFrame | None) -> Iterator[av.Packet]:
-        out = self._out
-        if frame is None:
-            frames = self._resampler.resample(None) if self._resampler else []
-        else:
-            if self._resampler is None:
-                self._resampler = av.AudioResampler(format=out.codec_context.format, layout=out.layout,
-                                                    rate=out.rate, frame_size=out.codec_context.frame_size or None)
-                start = frame.pts * frame.time_base if frame.pts is not None else Fraction(0)
-                self._next_pts = rescale(start.numerator, Fraction(1, start.denominator), out.time_base)
-            frames = self._resampler.resample(frame)
-        for chunk in frames:
-            chunk.pts = self._next_pts
-            chunk.time_base = out.time_base
-            self._next_pts += chunk.samples
-            yield from out.encode(chunk)
-        if frame is None:
-            yield from out.encode(None)
-
-    def pump(self, until_s: float | None, mux: Any) -> None:
-        """Mux every audio packet that starts before ``until_s`` seconds (all of them when None)."""
-        while not self._done or self._pending:
-            if not self._pending:
-                self._pending.extend(self._produce())
-                continue
-            packet = self._pending[0]
-            when = packet.pts if packet.pts is not None else packet.dts
-            if until_s is not None and when is not None and float(when * packet.time_base) > until_s:
-                return
-            mux(self._pending.pop(0))
-
-    def close(self) -> None:
-        self._in.close()
 
 
 def color_args(spec: VideoSpec) -> dict[str, Any]:
@@ -254,10 +130,13 @@ class VideoEncoder:
     Use as a context manager; leaving it by an exception closes the file without flushing (the caller
     deletes the temporary output). ``write`` takes arrays in ``spec.input_format`` at the coded size.
     ``audio``: "auto" (copy when the container takes the source codec, else re-encode), "copy", "none",
-    or an encoder name (aac, libopus, pcm_s16le).
+    or an encoder name (aac, libopus, pcm_s16le). ``audio_tracks``: stream indices of the source's audio
+    tracks to carry (None: every one); ``audio_shift``: seconds added to the audio's timestamps (the
+    shift the caller applied to the video's).
     """
 
-    def __init__(self, path: Path, spec: VideoSpec, *, audio_from: Path | None = None, audio: str = "auto") -> None:
+    def __init__(self, path: Path, spec: VideoSpec, *, audio_from: Path | None = None, audio: str = "auto",
+                 audio_tracks: Sequence[int] | None = None, audio_shift: Fraction = Fraction(0)) -> None:
         self.path = Path(path)
         self.spec = spec
         self.format = container_format(self.path)
@@ -269,9 +148,19 @@ class VideoEncoder:
         self._out = av.open(str(self.path), "w", format=self.format, options=options)
         self._stream = self._out.add_stream(spec.codec, rate=spec.rate_hint)
         self._setup_stream()
-        use_audio = audio_from is not None and audio != "none" and has_audio(audio_from)
-        self._audio = _AudioFeed(audio_from, self._out, self.format, audio) if use_audio else None
-        self.audio_mode = self._audio.mode if self._audio else None
+        self._audio: list[AudioFeed] = []
+        if audio_from is not None and audio != "none":
+            if audio_tracks is None:
+                with av.open(str(audio_from)) as source:
+                    audio_tracks = [s.index for s in source.streams.audio]
+            try:
+                for index in audio_tracks:
+                    self._audio.append(AudioFeed(audio_from, index, self._out, self.format, audio, audio_shift))
+            except BaseException:
+                self.abort()
+                raise
+        modes = sorted({feed.mode for feed in self._audio})
+        self.audio_mode = "+".join(modes) if modes else None
         self._durations: dict[int, int] = {}
         self.frames = 0
 
@@ -314,24 +203,25 @@ class VideoEncoder:
             known = self._durations.pop(packet.pts, None)
             if known:
                 packet.duration = known
-        if self._audio is not None and packet.dts is not None:
-            self._audio.pump(float(packet.dts * packet.time_base), self._out.mux)
+        if packet.dts is not None:
+            for feed in self._audio:
+                feed.pump(float(packet.dts * packet.time_base), self._out.mux)
         self._out.mux(packet)
 
     def close(self) -> None:
         """Flush the encoder, the rest of the audio, and the file trailer."""
         for packet in self._stream.encode(None):
             self._mux_video(packet)
-        if self._audio is not None:
-            self._audio.pump(None, self._out.mux)
-            self._audio.close()
+        for feed in self._audio:
+            feed.pump(None, self._out.mux)
+            feed.close()
         self._out.close()
 
     def abort(self) -> None:
         """Close without flushing (the file is incomplete; the caller removes it)."""
         try:
-            if self._audio is not None:
-                self._audio.close()
+            for feed in self._audio:
+                feed.close()
             self._out.close()
         except (av.FFmpegError, OSError, ValueError):
             log.debug("closing an aborted output failed", exc_info=True)

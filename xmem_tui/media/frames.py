@@ -1,11 +1,18 @@
 """Frame-exact access to the frames of a video or image folder, as RGB uint8 in display orientation.
 
-Frames are identified by their presentation timestamp, never by counting after a seek: to read frame
-``i`` the reader seeks to the keyframe at or before it (known from the probe), decodes forward and
-returns the frame whose pts equals ``info.pts[i]``. Frames decoded before the first keyframe after a
-seek are ignored (they may reference frames that were never decoded). Sequential reads continue the
-current decode without seeking; backward iteration decodes keyframe-to-target chunks and yields them in
-reverse, with chunks bounded in bytes. Random reads are kept in an LRU cache bounded in bytes.
+Frames are identified by the decoder's own stamps, never by counting from wherever a seek landed: to
+read frame ``i`` the reader seeks (with the container's index) to the keyframe at or before it (known
+from the probe), decodes forward and names each frame by its stamp
+(:class:`~xmem_tui.media.timeline.FrameFinder`: a stamp the probe saw once names its frame; frames
+without a unique stamp are counted on from the last named one). That works whatever the presentation
+timeline rule had to correct, a permuted labelling included, so random access never decodes from the
+start while the file has an index. Frames decoded before the first keyframe after a seek are ignored
+(they may reference frames that were never decoded). Decoding from the very start (a file without any
+timestamps) counts frames. Sequential reads continue the current decode without seeking; backward
+iteration decodes keyframe-to-target chunks and yields them in reverse, with chunks bounded in bytes.
+Random reads are kept in an LRU cache bounded in bytes. Random reads have their own decoder with slice
+threads only: frame threads make the decoder hold back each frame until as many more are in flight as it
+has threads (3x the time of one ProRes frame here, worse with more cores); iteration keeps frame threads.
 
 Not thread-safe: a reader holds one demuxer and decoder. Use one reader per thread.
 """
@@ -27,6 +34,7 @@ from xmem_tui.media.decode import decode_video, open_container, video_stream
 from xmem_tui.media.images import read_image_rgb
 from xmem_tui.media.info import VideoInfo
 from xmem_tui.media.probe import probe
+from xmem_tui.media.timeline import FrameFinder
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +77,15 @@ class _ByteLRU:
 class _VideoDecoder:
     """Positions one PyAV decoder on any frame; remembers where sequential decoding stands."""
 
-    def __init__(self, info: VideoInfo) -> None:
+    def __init__(self, info: VideoInfo, thread_type: str = "AUTO") -> None:
         self.info = info
+        self._thread_type = thread_type
         self._container: av.container.InputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None
         self._next: int | None = None  # index the current decode will produce next (at the earliest)
         self._keyframes = sorted(set(info.keyframes))
+        self._finder = FrameFinder(info.stamps)
 
     def close(self) -> None:
         if self._container is not None:
@@ -118,38 +128,39 @@ class _VideoDecoder:
         if start == 0 or self._container is None or self._stream is None:
             self.close()
             self._container = open_container(self.info.path)
-            self._stream = video_stream(self._container, self.info.path)
+            self._stream = video_stream(self._container, self.info.path, self._thread_type)
             if start == 0:
-                self._frames, self._next = self._indexed(self._stream, require_key=False), 0
+                self._frames, self._next = self._counted(self._stream), 0
                 return
         stream = self._stream
-        try:
-            self._container.seek(self.info.pts[start], stream=stream, backward=True)
+        target = self.info.stamps[start]
+        try:  # the container's index knows frames by the decoder's stamps, not by corrected ones
+            self._container.seek(self.info.pts[start] if target is None else target, stream=stream, backward=True)
         except av.error.FFmpegError as exc:
             log.debug("seek to frame %d failed (%s); decoding from the start", start, exc)
             self._start_at(0)
             return
-        self._frames, self._next = self._indexed(stream, require_key=True), 0
+        self._frames, self._next = self._found(stream), 0
 
-    def _indexed(self, stream: av.video.stream.VideoStream, require_key: bool
-                 ) -> Iterator[tuple[int, av.VideoFrame]]:
-        """Decoded frames with their display index, from the first keyframe on if ``require_key``."""
+    def _counted(self, stream: av.video.stream.VideoStream) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Decoded frames from the very start, named by counting (the probe saw them in this order)."""
+        assert self._container is not None
+        yield from enumerate(decode_video(self._container, stream))
+
+    def _found(self, stream: av.video.stream.VideoStream) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Decoded frames after a seek with their display index, from the first keyframe recognised on."""
         assert self._container is not None
         keyset = set(self._keyframes)
-        started = not require_key
-        count = 0
+        index: int | None = None
         for frame in decode_video(self._container, stream):
-            if not self.info.seekable:
-                yield count, frame
-                count += 1
-                continue
-            index = self.info.index_of_pts(frame.pts) if frame.pts is not None else None
+            stamp = frame.pts if frame.pts is not None else frame.dts
+            named = self._finder.anchor(None if stamp is None else int(stamp))
             if index is None:
-                continue
-            if not started:
-                if not (frame.key_frame or index in keyset):
+                if named is None or not (frame.key_frame or named in keyset):
                     continue
-                started = True
+                index = named
+            else:
+                index = named if named is not None else index + 1
             yield index, frame
 
     def _decode_to(self, i: int, passed: Callable[[int, av.VideoFrame], None] | None = None
@@ -178,6 +189,7 @@ class FrameReader:
         self.info = info if info is not None else probe(Path(path))
         self._cache = _ByteLRU(cache_bytes)
         self._decoder = _VideoDecoder(self.info) if self.info.kind == "video" else None
+        self._random = _VideoDecoder(self.info, "SLICE") if self.info.kind == "video" else None
 
     def __len__(self) -> int:
         return self.info.frame_count
@@ -191,8 +203,9 @@ class FrameReader:
 
     def close(self) -> None:
         """Release the decoder and the cache."""
-        if self._decoder is not None:
-            self._decoder.close()
+        for decoder in (self._decoder, self._random):
+            if decoder is not None:
+                decoder.close()
         self._cache = _ByteLRU(self._cache.capacity)
 
     @property
@@ -203,6 +216,18 @@ class FrameReader:
     @property
     def cache_len(self) -> int:
         return len(self._cache)
+
+    def video_frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, av.VideoFrame]]:
+        """``(i, decoded frame)`` in display order, as stored (not rotated), for ``start <= i < stop``.
+
+        For consumers that convert frames themselves (the export keeps the coded orientation and writes
+        the display matrix). Videos only; frames read here are not cached.
+        """
+        if self._decoder is None:
+            raise TypeError(f"{self.info.path} is an image folder: read it with iter()")
+        stop = len(self) if stop is None else min(stop, len(self))
+        for i in range(start, stop):
+            yield i, self._decoder.frame(self._check(i))
 
     def get(self, i: int) -> np.ndarray:
         """Frame ``i`` as read-only uint8 RGB (H, W, 3); cached."""
@@ -275,7 +300,11 @@ class FrameReader:
                 if index >= i - KEEP_BEHIND and self._cache.get(index) is None:
                     self._cache.put(index, self._to_rgb(passed))
 
-            frame = self._to_rgb(self._decoder.frame(i, keep if keep_behind else None))
+            if keep_behind:  # a random read (get)
+                assert self._random is not None
+                frame = self._to_rgb(self._random.frame(i, keep))
+            else:
+                frame = self._to_rgb(self._decoder.frame(i))
         return frame
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:

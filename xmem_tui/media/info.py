@@ -45,10 +45,14 @@ class VideoInfo(Timeline):
         audio: Audio streams.
         color: Colour tags (range, primaries, trc, space) or None when all are unspecified.
         files: Image file names in frame order (image folders only).
-        warnings: Problems met while decoding (skipped packets, early end, missing timestamps).
-        seekable: Whether decoded frames can be recognised by their pts after a seek; False when some
-            frames had no timestamp or timestamps repeat, and then frames are found by counting from
-            the start (correct but slow for random access).
+        warnings: Problems met while decoding (skipped packets, early end, corrected timestamps).
+        seekable: Whether decoded frames can be recognised after a seek (some carry a stamp of their own,
+            see :class:`~xmem_tui.media.timeline.FrameFinder`); False for streams without any timestamps,
+            which are then read by counting from the start (correct but slow for random access).
+        decoded_pts: The decoder's own stamp of every frame (None: it had none) when the presentation
+            timeline rule had to correct them; empty when they equal ``pts``.
+        lost_frames: Frames the file was meant to hold that do not decode whole (a truncated or damaged
+            file): the header's count minus what decodes, or the damaged packets when it has no count.
     """
 
     path: Path = Path()
@@ -67,6 +71,8 @@ class VideoInfo(Timeline):
     files: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     seekable: bool = True
+    decoded_pts: tuple[int | None, ...] = ()
+    lost_frames: int = 0
 
     def __hash__(self) -> int:  # ``color`` is a dict, so the generated hash would fail
         return hash((self.path, self.pts, self.time_base))
@@ -74,6 +80,16 @@ class VideoInfo(Timeline):
     @property
     def has_audio(self) -> bool:
         return bool(self.audio)
+
+    @property
+    def stamps(self) -> tuple[int | None, ...]:
+        """The decoder's stamp of every frame (what recognises a frame after a seek)."""
+        return self.decoded_pts or self.pts
+
+    @property
+    def coded_size(self) -> tuple[int, int]:
+        """(width, height) of the frames as stored, before the display rotation."""
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
 
     def _fallback_frame_s(self) -> float:
         return 1.0 / self.nominal_fps if self.nominal_fps else super()._fallback_frame_s()
@@ -99,17 +115,74 @@ class VideoInfo(Timeline):
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VideoInfo:
-        """Rebuild from :meth:`to_json` output (derived keys are ignored)."""
+        """Rebuild from :meth:`to_json` output (derived keys are ignored).
+
+        Raises:
+            ValueError: ``data`` is not what :meth:`to_json` writes (a missing key, a value of the wrong
+                type or shape): a damaged or foreign cache entry, to be treated as absent.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object, got {type(data).__name__}")
         kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            value = data[f.name]
-            if f.name == "audio":
-                value = tuple(AudioInfo(**a) for a in value)
-            elif f.name == "time_base":
-                value = Fraction(value)
-            elif f.name == "path":
-                value = Path(value)
-            elif isinstance(value, list):
-                value = tuple(value)
-            kwargs[f.name] = value
-        return cls(**kwargs)
+        try:
+            for f in fields(cls):
+                value = data[f.name]
+                if f.name == "audio":
+                    value = tuple(AudioInfo(**a) for a in value)
+                elif f.name == "time_base":
+                    value = Fraction(value)
+                elif f.name == "path":
+                    value = Path(value)
+                elif isinstance(value, list):
+                    value = tuple(value)
+                kwargs[f.name] = value
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            raise ValueError(f"{type(exc).__name__}: {exc}") from None
+        info = cls(**kwargs)
+        try:
+            _check_shape(info)
+        except TypeError as exc:
+            raise ValueError(f"wrong type: {exc}") from None
+        return info
+
+
+_INTS = ("width", "height", "rotation", "stream_index", "last_duration", "lost_frames")
+_STRS = ("kind", "container", "codec")
+
+
+def _check_shape(info: VideoInfo) -> None:
+    """Raise ValueError unless every field has the type the probe writes (JSON can hold anything)."""
+
+    def ints(values: object, none: bool = False) -> bool:
+        return isinstance(values, tuple) and all(
+            (v is None and none) or (isinstance(v, int) and not isinstance(v, bool)) for v in values)
+
+    problems = [name for name in _INTS if not isinstance(getattr(info, name), int)]
+    problems += [name for name in _STRS if not isinstance(getattr(info, name), str)]
+    if not ints(info.pts) or not info.pts:
+        problems.append("pts")
+    if not ints(info.keyframes):
+        problems.append("keyframes")
+    if not ints(info.decoded_pts, none=True) or len(info.decoded_pts) not in (0, len(info.pts)):
+        problems.append("decoded_pts")
+    if info.time_base <= 0:
+        problems.append("time_base")
+    if not (info.color is None or (isinstance(info.color, dict)
+                                   and all(isinstance(v, str) for v in info.color.values()))):
+        problems.append("color")
+    if not (isinstance(info.files, tuple) and all(isinstance(f, str) for f in info.files)):
+        problems.append("files")
+    if not (isinstance(info.warnings, tuple) and all(isinstance(w, str) for w in info.warnings)):
+        problems.append("warnings")
+    if not (info.nominal_fps is None or isinstance(info.nominal_fps, (int, float))):
+        problems.append("nominal_fps")
+    if not (info.pix_fmt is None or isinstance(info.pix_fmt, str)):
+        problems.append("pix_fmt")
+    audio_ok = all(isinstance(a.index, int) and isinstance(a.codec, str) and isinstance(a.sample_rate, int)
+                   and isinstance(a.channels, int) for a in info.audio)
+    if not audio_ok:
+        problems.append("audio")
+    if not isinstance(info.seekable, bool):
+        problems.append("seekable")
+    if problems:
+        raise ValueError(f"wrong type or shape of {', '.join(problems)}")

@@ -15,14 +15,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from xmem_tui.errors import MediaError
 from xmem_tui.fsutil import atomic_write_json
+from xmem_tui.media.decode import check_readable
 from xmem_tui.media.info import VideoInfo
 
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "probe.json"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: the presentation timeline rule (decoded_pts, last_duration, lost_frames)
 _CACHE_ENTRIES = 32
 
 
@@ -35,11 +35,11 @@ def probe(path: Path, cache_dir: Path | None = None, *, image_fps: float = 24.0)
         image_fps: Frame rate given to image folders (they have none of their own).
 
     Raises:
-        MediaError: missing path, unreadable or non-video file, unsupported codec, or no decodable frame.
+        MediaError: missing path, not a regular file or folder (a FIFO, a device: refused without opening
+            it), unreadable or non-video file, unsupported codec, or no decodable frame.
     """
     path = Path(path).expanduser().resolve()
-    if not path.exists():
-        raise MediaError(f"{path} does not exist: check the path (or put the video in the source folder)")
+    check_readable(path)
     if path.is_dir():
         from xmem_tui.media.probe_images import probe_images
 
@@ -78,7 +78,7 @@ def _cache_load(cache_dir: Path, key: str) -> VideoInfo | None:
         return None
     try:
         return VideoInfo.from_json(entry)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+    except ValueError as exc:  # any wrong shape: a cache miss, the video is probed again
         log.warning("ignoring a damaged probe cache entry in %s: %s", cache_dir, exc)
         return None
 

@@ -13,25 +13,20 @@ from pathlib import Path
 import av
 
 from xmem_tui.errors import MediaError
+from xmem_tui.media.color import ColorTags
 from xmem_tui.media.decode import DecodeStats, decode_video, open_container, video_stream
 from xmem_tui.media.info import AudioInfo, VideoInfo
-from xmem_tui.media.timeline import Timeline
+from xmem_tui.media.timeline import FrameFinder, presentation_pts
 
 log = logging.getLogger(__name__)
 
-# FFmpeg's names (av_color_*_name) for the common tags; other values are reported by number.
-_RANGES = {1: "tv", 2: "pc"}
-_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film",
-              9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432", 22: "ebu3213"}
-_TRCS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
-         13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
-_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
-           9: "bt2020nc", 10: "bt2020c"}
-_UNSPECIFIED = {"range": 0, "primaries": 2, "trc": 2, "space": 2}
-
-
 def probe_video(path: Path) -> VideoInfo:
-    """Decode every frame of ``path``'s video stream and describe the file (see :func:`probe`)."""
+    """Decode every frame of ``path``'s video stream and describe the file (see :func:`probe`).
+
+    Timestamps go through the presentation timeline rule
+    (:func:`~xmem_tui.media.timeline.presentation_pts`); the decoder's own stamps are kept when the rule
+    changed them, because they are what recognises a frame after a seek.
+    """
     container = open_container(path)
     try:
         stream = video_stream(container, path)
@@ -39,20 +34,18 @@ def probe_video(path: Path) -> VideoInfo:
         tb = stream.time_base or Fraction(1, 90000)
         step = max(1, round(1 / (nominal * tb))) if nominal else 1
         stats = DecodeStats()
-        pts: list[int] = []
+        stamps: list[int | None] = []
         keyframes: list[int] = []
         first = None
-        missing = 0
+        last_duration = 0
         for frame in decode_video(container, stream, stats):
             if first is None:
                 first = _first_frame_facts(frame)
-            p = frame.pts
-            if p is None:  # e.g. raw elementary streams: continue the cadence
-                missing += 1
-                p = pts[-1] + step if pts else 0
             if frame.key_frame:
-                keyframes.append(len(pts))
-            pts.append(int(p))
+                keyframes.append(len(stamps))
+            stamp = frame.pts if frame.pts is not None else frame.dts
+            stamps.append(None if stamp is None else int(stamp))
+            last_duration = int(frame.duration or 0)
         audio = tuple(_audio_info(s) for s in container.streams.audio)
         header_frames = int(stream.frames or 0)
         container_name = container.format.name
@@ -64,12 +57,15 @@ def probe_video(path: Path) -> VideoInfo:
         container.close()
     if first is None:
         why = f"decoding stopped: {stats.stopped_early}" if stats.stopped_early else (
-            f"{stats.bad_packets} packets failed to decode" if stats.bad_packets else "the video stream is empty")
+            f"{stats.bad_packets + stats.corrupt_packets} packets failed to decode"
+            if stats.bad_packets + stats.corrupt_packets else "the video stream is empty")
         raise MediaError(f"{path} has no decodable video frame ({why}): the file is empty, truncated or "
                          "damaged; re-export or re-download it")
-    warnings = _warnings(stats, missing, header_frames, len(pts), first["rotation_raw"])
-    timeline = Timeline(tuple(pts), tb)
-    seekable = timeline.monotonic and not missing
+    presented = presentation_pts(stamps, step)
+    decoded = () if tuple(stamps) == presented.pts else tuple(stamps)
+    seekable = FrameFinder(stamps).has_anchors
+    lost = _lost_frames(stats, header_frames, len(stamps))
+    warnings = _warnings(stats, lost, header_frames, len(stamps), first["rotation_raw"]) + presented.notes()
     if not seekable:
         warnings.append("frames cannot be found by timestamp: random access decodes from the start (slow)")
     for text in warnings:
@@ -78,10 +74,20 @@ def probe_video(path: Path) -> VideoInfo:
     stored_w, stored_h = first["size"]
     width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
     return VideoInfo(
-        pts=timeline.pts, time_base=tb, path=path, kind="video", container=container_name, codec=codec,
-        width=width, height=height, rotation=rotation, pix_fmt=first["pix_fmt"], nominal_fps=nominal,
-        keyframes=tuple(keyframes), stream_index=index, audio=audio, color=first["color"],
-        warnings=tuple(warnings), seekable=seekable)
+        pts=presented.pts, time_base=tb, last_duration=last_duration, path=path, kind="video",
+        container=container_name, codec=codec, width=width, height=height, rotation=rotation,
+        pix_fmt=first["pix_fmt"], nominal_fps=nominal, keyframes=tuple(keyframes), stream_index=index,
+        audio=audio, color=first["color"], warnings=tuple(warnings), seekable=seekable, decoded_pts=decoded,
+        lost_frames=lost)
+
+
+def _lost_frames(stats: DecodeStats, header_frames: int, decoded: int) -> int:
+    """Frames that do not decode whole: the header's count says how many were meant; without one, each
+    damaged packet held (at least) one."""
+    damaged = stats.bad_packets + stats.corrupt_packets
+    if header_frames > decoded:
+        return header_frames - decoded
+    return damaged
 
 
 def _nominal_fps(stream: av.video.stream.VideoStream) -> float | None:
@@ -96,15 +102,8 @@ def _first_frame_facts(frame: av.VideoFrame) -> dict[str, object]:
     raw = frame.rotation  # counter-clockwise degrees from the display matrix
     clockwise = (-float(raw)) % 360
     snapped = round(clockwise / 90) * 90 % 360
-    tags = {"range": frame.color_range, "primaries": frame.color_primaries, "trc": frame.color_trc,
-            "space": frame.colorspace}
-    color = None
-    if any(int(v) != _UNSPECIFIED[k] for k, v in tags.items()):
-        tables = {"range": _RANGES, "primaries": _PRIMARIES, "trc": _TRCS, "space": _SPACES}
-        color = {k: tables[k].get(int(v), "unspecified" if int(v) == _UNSPECIFIED[k] else str(int(v)))
-                 for k, v in tags.items()}
     return {"rotation": snapped, "rotation_raw": clockwise, "size": (frame.width, frame.height),
-            "pix_fmt": frame.format.name, "color": color}
+            "pix_fmt": frame.format.name, "color": ColorTags.of_frame(frame).names()}
 
 
 def _audio_info(stream: av.audio.stream.AudioStream) -> AudioInfo:
@@ -119,17 +118,19 @@ def _audio_info(stream: av.audio.stream.AudioStream) -> AudioInfo:
                      start_time_s=start, duration_s=duration)
 
 
-def _warnings(stats: DecodeStats, missing: int, header_frames: int, decoded: int, rotation: float) -> list[str]:
+def _warnings(stats: DecodeStats, lost: int, header_frames: int, decoded: int, rotation: float) -> list[str]:
     out = []
-    if stats.stopped_early:
-        out.append(f"decoding stopped early ({stats.stopped_early}); the file may be truncated: "
-                   f"using the {decoded} frames that decode")
+    truncated = stats.stopped_early or stats.corrupt_packets
+    if truncated:
+        why = f" ({stats.stopped_early})" if stats.stopped_early else ""
+        out.append(f"the file is truncated or damaged{why}: {decoded} frames decode whole, {lost} frames are lost; "
+                   f"using the {decoded} frames")
     if stats.bad_packets:
         out.append(f"{stats.bad_packets} damaged packets were skipped")
-    if missing:
-        out.append(f"{missing} frames had no timestamp; they were given the nominal frame interval")
     if header_frames and header_frames != decoded:
         out.append(f"the header claims {header_frames} frames but {decoded} decode; using {decoded}")
+    if lost and not truncated and not (header_frames and header_frames != decoded):
+        out.append(f"{lost} frames are lost to damaged packets")
     if rotation % 90:
         out.append(f"display rotation {rotation:.1f} degrees is not a multiple of 90; rounded")
     return out

@@ -26,7 +26,8 @@ CHECK_STYLE = {"passed": "green", "failed": "bold red"}
 
 
 def export_cell(s: SourceSummary) -> str:
-    """The last export's kind (its file is named ``<stem>_<kind>.<ext>``) and self-check result."""
+    """The last export's kind and codec or preset (its file is ``<stem>_<kind>_<codec or preset>.<ext>``) and
+    self-check result."""
     if not s.last_export:
         return ""
     stem = Path(s.last_export).stem
