@@ -36,7 +36,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], code: int, *fragments: st
 
 def _saved(project: RelProject) -> dict[str, str]:
     """Digests of everything saved in the clip's workspace: masks, soft masks, state and journal."""
-    root = project.root / "workspace" / "clip"
+    root = project.root / "workspace" / "clip.mp4"
     return {**{f"masks/{k}": v for k, v in file_digests(root / "masks").items()},
             **{f"soft/{k}": v for k, v in file_digests(root / "soft").items()},
             **file_digests(root, "state.json"), **file_digests(root, "frames.jsonl")}

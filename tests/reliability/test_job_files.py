@@ -47,7 +47,7 @@ def test_worker_fails_bad_and_escaping_job_files_and_writes_nothing_outside(anno
     shutil.copy(project.video, outside / "clip.mp4")
     (project.root / "exports").mkdir()
     (project.root / "exports" / "link").symlink_to(outside, target_is_directory=True)
-    before = file_digests(project.root / "workspace" / "clip" / "masks")
+    before = file_digests(project.root / "workspace" / "clip.mp4" / "masks")
     files = _files(str(outside))
     queued = project.jobs / "queued"
     queued.mkdir(parents=True)
@@ -65,7 +65,7 @@ def test_worker_fails_bad_and_escaping_job_files_and_writes_nothing_outside(anno
     assert project.queue.get(good.id).state == "done"  # the worker went on to the good job
     assert sorted(p.name for p in outside.iterdir()) == ["clip.mp4"]  # nothing written outside
     assert not (project.root / "workspace" / "outside").exists()
-    after = file_digests(project.root / "workspace" / "clip" / "masks")
+    after = file_digests(project.root / "workspace" / "clip.mp4" / "masks")
     assert {k: after[k] for k in before} == before
     assert main(["--config", str(project.config), "jobs", "list"]) == 0
     listing = capsys.readouterr().out

@@ -80,17 +80,15 @@ def videos_from(args: argparse.Namespace, settings: Settings) -> list[Path]:
     Raises:
         UserError: neither or both given, a missing video, or ``--all`` finding nothing to export.
     """
-    from xmem_tui.errors import MediaError, UserError
+    from xmem_tui.errors import UserError
 
     if args.all == (args.video is not None):
         raise UserError("give one VIDEO or --all (every video in the source folder), not "
                         f"{'both' if args.all else 'neither'}; e.g. `xmem-tui export source/clip.mp4 --kind mask`.")
+    from xmem_tui.media.sources import find_source, list_sources
+
     if not args.all:
-        video = args.video.expanduser().resolve()
-        if not video.exists():
-            raise MediaError(f"{args.video}: no such video; check the path.")
-        return [video]
-    from xmem_tui.media.sources import list_sources
+        return [find_source(args.video, settings.source_dir)]
     from xmem_tui.workspace import Workspace
 
     videos = []

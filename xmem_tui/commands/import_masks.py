@@ -18,9 +18,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.mask_import import import_masks
+    from xmem_tui.media.sources import find_source
     from xmem_tui.workspace import Workspace
 
-    ws = Workspace.for_video(settings, args.video)
+    ws = Workspace.for_video(settings, find_source(args.video, settings.source_dir))
     report = import_masks(ws, args.mask_dir)
     for warning in report.warnings:
         print(f"warning: {warning}")

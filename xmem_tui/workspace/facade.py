@@ -23,6 +23,7 @@ from xmem_tui.errors import WorkspaceError
 from xmem_tui.workspace.history import History, Snapshot
 from xmem_tui.workspace.journal import StateJournal
 from xmem_tui.workspace.locks import Locks
+from xmem_tui.workspace.naming import workspace_root
 from xmem_tui.workspace.records import (
     PROPAGATED,
     FrameRecord,
@@ -72,9 +73,10 @@ class Workspace:
     # ------------------------------------------------------------------ opening
     @classmethod
     def for_video(cls, settings: Settings, video_path: Path) -> Workspace:
-        """The workspace of ``video_path`` under the project's workspace folder (created if needed)."""
+        """The workspace of ``video_path`` under the project's workspace folder (created if needed; named by
+        :func:`~xmem_tui.workspace.naming.workspace_root`)."""
         video_path = Path(video_path).expanduser().resolve()
-        return cls.open(settings.workspace_dir / video_path.stem, video_path, settings.processing.size)
+        return cls.open(workspace_root(settings.workspace_dir, video_path), video_path, settings.processing.size)
 
     @classmethod
     def open(cls, root: Path, video_path: Path, processing_size: int = 480) -> Workspace:
