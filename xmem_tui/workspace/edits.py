@@ -173,7 +173,7 @@ class ExternalEdits:
                                  f"{sw}x{sh} (the processing size); save it at {sw}x{sh}, or bring masks of "
                                  "another size in with `xmem-tui import`.")
         colours = {k: o.color for k, o in self.records.objects().items()}  # recognised after the DAVIS palette
-        plan = LabelPlan.decide([values], self.max_objects, object_colours=colours, colour_coded=False)
+        plan = LabelPlan.decide([values.survey()], self.max_objects, object_colours=colours, colour_coded=False)
         return plan.labels(values)
 
     def _refuse_locked(self, index: int, stat: Stat | None, exc: UserError) -> None:

@@ -62,6 +62,19 @@ class MaskValues:
         """Its sorted distinct values."""
         return _distinct(self.values)
 
+    def survey(self) -> Survey:
+        """What it holds, without its pixels (to decide a folder's :class:`LabelPlan` file by file)."""
+        return Survey(self.describe(), self.kind, tuple(int(v) for v in self.distinct()))
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The distinct values of one mask image of one kind, and how messages name it."""
+
+    description: str
+    kind: str
+    values: tuple[int, ...]
+
 
 def read_values(path: Path) -> MaskValues:
     """Read a mask image as values of one kind (see the module docstring).
@@ -104,13 +117,16 @@ def _from_palette(path: Path, pixels: np.ndarray, palette: list[int], text: dict
     colours = np.zeros((256, 3), np.uint8)
     entries = np.asarray(palette[:768], np.uint8).reshape(-1, 3)
     colours[: len(entries)] = entries
+    if np.array_equal(colours, DAVIS_PALETTE):
+        return MaskValues(path, INDEX, index, text)  # the whole DAVIS palette: this app's masks (no scan needed)
     used = _distinct(index)
     shown = colours[used]
     if np.array_equal(shown, DAVIS_PALETTE[used]):
         return MaskValues(path, INDEX, index, text)  # the usual case: this app's, DAVIS', XMem's, Cutie's masks
-    if used.size and (shown[:, 0] == shown[:, 1]).all() and (shown[:, 1] == shown[:, 2]).all():
+    greys = (shown[:, 0] == shown[:, 1]).all() and (shown[:, 1] == shown[:, 2]).all()
+    if greys and len(np.unique(shown[:, 0])) == len(used):
         return MaskValues(path, GREY, colours[index, 0], text)  # a palette of greys: what is shown is grey
-    if _in_palette(_pack(shown)).all():
+    if _in_palette(_pack(shown)).all() and len(np.unique(_pack(shown))) == len(used):
         return _from_rgb(path, colours[index], text)  # an editor reordered the DAVIS palette: colours decide
     return MaskValues(path, INDEX, index, text)  # a palette of its own: indices are ids, as in every VOS tool
 
@@ -180,9 +196,10 @@ class LabelPlan:
     notes: tuple[str, ...] = ()
 
     @classmethod
-    def decide(cls, files: Iterable[MaskValues], max_objects: int, *, object_colours: Mapping[int, tuple[int, ...]]
+    def decide(cls, files: Iterable[Survey], max_objects: int, *, object_colours: Mapping[int, tuple[int, ...]]
                | None = None, colour_coded: bool = True) -> LabelPlan:
-        """The mapping for ``files`` taken together (an object keeps its id across them).
+        """The mapping for ``files`` (:meth:`MaskValues.survey`) taken together (an object keeps its id
+        across them).
 
         Args:
             object_colours: a workspace's object colours (id -> RGB), recognised after the DAVIS palette.
@@ -191,22 +208,22 @@ class LabelPlan:
         Raises:
             WorkspaceError: the values are ambiguous, naming the file, its size and its values.
         """
-        greys: dict[int, MaskValues] = {}
-        colours: dict[int, MaskValues] = {}
-        for mask in files:
-            if mask.kind == INDEX:
+        greys: dict[int, Survey] = {}
+        colours: dict[int, Survey] = {}
+        for survey in files:
+            if survey.kind == INDEX:
                 continue
-            seen = greys if mask.kind == GREY else colours
-            for value in mask.distinct().tolist():
+            seen = greys if survey.kind == GREY else colours
+            for value in survey.values:
                 if value:
-                    seen.setdefault(int(value), mask)
+                    seen.setdefault(value, survey)
         notes: list[str] = []
         grey = cls._grey_plan(greys, max_objects, notes)
         colour = cls._colour_plan(colours, max_objects, dict(object_colours or {}), colour_coded, notes)
         return cls(max_objects, grey, colour, tuple(notes))
 
     @staticmethod
-    def _grey_plan(seen: dict[int, MaskValues], max_objects: int, notes: list[str]) -> dict[int, int]:
+    def _grey_plan(seen: dict[int, Survey], max_objects: int, notes: list[str]) -> dict[int, int]:
         levels = sorted(seen)
         if not levels:
             return {}
@@ -219,13 +236,13 @@ class LabelPlan:
             mapping = {v: k for k, v in enumerate(levels, start=1)}
             notes.append("grey levels " + ", ".join(f"{v} -> object {k}" for v, k in mapping.items()))
             return mapping
-        worst = max(set(seen.values()), key=lambda m: len(m.distinct()))
-        raise WorkspaceError(f"{worst.describe()} holds grey values "
-                             f"{_listing(worst.distinct().tolist(), GREY)}: more levels than objects "
+        worst = max(set(seen.values()), key=lambda s: len(s.values))
+        raise WorkspaceError(f"{worst.description} holds grey values "
+                             f"{_listing(worst.values, GREY)}: more levels than objects "
                              f"(processing.max_objects = {max_objects}); {_FIX}.")
 
     @staticmethod
-    def _colour_plan(seen: dict[int, MaskValues], max_objects: int, objects: dict[int, tuple[int, ...]],
+    def _colour_plan(seen: dict[int, Survey], max_objects: int, objects: dict[int, tuple[int, ...]],
                      colour_coded: bool, notes: list[str]) -> dict[int, int]:
         known = {**{int(_pack(np.asarray(c, np.uint8))): k for k, c in sorted(objects.items(), reverse=True)},
                  **_palette_ids()}
@@ -237,8 +254,7 @@ class LabelPlan:
         if not colour_coded or len(unknown) + len(set(mapping.values())) > max_objects:
             why = ("colours that are neither the DAVIS palette's nor an object's" if not colour_coded
                    else f"more colours than objects (processing.max_objects = {max_objects})")
-            raise WorkspaceError(f"{first.describe()} holds {why}: "
-                                 f"{_listing(first.distinct().tolist(), COLOUR)}; {_FIX}.")
+            raise WorkspaceError(f"{first.description} holds {why}: {_listing(first.values, COLOUR)}; {_FIX}.")
         free = (k for k in range(1, max_objects + 1) if k not in mapping.values())
         extra = {c: next(free) for c in unknown}
         notes.append("colours " + ", ".join(f"{_hex(c)} -> object {k}" for c, k in extra.items()))
@@ -264,6 +280,6 @@ class LabelPlan:
         top = int(out.max()) if out.size else 0
         if top > self.max_objects:
             raise WorkspaceError(f"{mask.describe()} has object id {top}, above "
-                                 f"processing.max_objects = {self.max_objects}; renumber its objects 1-"
-                                 f"{self.max_objects} (or raise processing.max_objects).")
+                                 f"processing.max_objects = {self.max_objects}; renumber its objects from 1 to "
+                                 f"{self.max_objects}.")
         return np.ascontiguousarray(out, np.uint8)
