@@ -19,10 +19,11 @@ EXIT_AT_ONCE = True
 
 IMPORT_NOTE = """\
 Importing a mask (key i) reads the first of these that exists, for the frame shown (frame 12 -> 00012.png):
-  workspace/<video stem>/import/00012.png    (a folder in the video's workspace)
+  workspace/<video file name>/import/00012.png   (a folder in the video's workspace)
   <folder of the video>/<video stem>_masks/00012.png   (next to the video: clip.mp4 -> clip_masks/)
-A palette or 8-bit grey PNG of index masks (0 = background, k = object k), at the video's size or the
-processing size (off by up to 2 pixels is resized).
+A palette PNG of index masks (0 = background, k = object k), greyscale 0/255 (object 1) or a few grey
+levels, or RGB in the objects' colours, at the video's size or the processing size (off by up to 2
+pixels is resized).
 
 Every edit is saved at once (with an undo snapshot); propagation runs as a job in the background worker,
 and its masks appear in the window as they are written. Over `ssh -X`, lower annotate.max_width /

@@ -106,6 +106,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.export.batch import request_for
 
     videos = videos_from(args, settings)
+    check_device(args, settings)
     request = request_from(args)
     jobs = [(video, request_for(request, settings, video) if args.all else request) for video in videos]
     if args.queue:
@@ -121,6 +122,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{video.name}:", file=sys.stderr)
         export_one(video, one, settings)
     return 0
+
+
+def check_device(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse an explicit compositing device that cannot run here before anything starts, naming where it
+    was set (``--device``, else ``processing.device``) and the devices present.
+
+    Raises:
+        ConfigError: see :func:`xmem_tui.inference.gpu.usable_device`.
+    """
+    wanted, key = (args.device, "--device") if args.device else (settings.processing.device, "processing.device")
+    if wanted not in ("auto", "cpu"):
+        from xmem_tui.inference.gpu import usable_device
+
+        usable_device(wanted, key)
 
 
 def export_one(video: Path, request: ExportRequest, settings: Settings) -> None:

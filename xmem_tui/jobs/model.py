@@ -199,6 +199,11 @@ def _time(value: Any, where: str, key: str) -> float | None:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):
+        try:  # it is written back as a date-time, and shown as one
+            datetime.fromtimestamp(value, UTC)
+            time.localtime(value)
+        except (ValueError, OverflowError, OSError):
+            raise JobError(f"{where}: {key} = {value!r} is not a time; use a date-time or epoch seconds.") from None
         return float(value)
     raise JobError(f"{where}: {key} must be a date-time or epoch seconds, got {value!r}.")
 

@@ -103,15 +103,14 @@ class ExternalEdits:
             return
         if stored is None:
             return
-        if stored.genuine:
+        if self._trusted(index, stored):
             if self.records.file_stat(index) != stored.stat or self.records.frame(index) is None:
                 # this app's save all the same: touched, restored from a copy, or its journal line was lost
                 record = stored.meta.record or self.records.frame(index) or FrameRecord(EDIT)
                 self.records.record_frame(index, record, stored.stat)
             return
-        if not self._trusted(index, stored):
-            with contextlib.suppress(UserError):  # logged once by _refuse_locked; reading the frame raises it
-                self._adopt_locked(index, stored)
+        with contextlib.suppress(UserError):  # logged once by _refuse_locked; reading the frame raises it
+            self._adopt_locked(index, stored)
 
     # ------------------------------------------------------------------ every frame
     def sync(self) -> None:
@@ -131,8 +130,8 @@ class ExternalEdits:
                 self.check_locked(index)
 
     def _differences(self, on_disk: dict[int, Stat]) -> tuple[list[int], list[int]]:
-        known = self.records.file_stats()
-        changed = sorted(i for i, stat in on_disk.items() if known.get(i) != stat)
+        known, frames = self.records.file_stats(), self.records.state["frames"]
+        changed = sorted(i for i, stat in on_disk.items() if known.get(i) != stat or str(i) not in frames)
         gone = sorted(int(k) for k in self.records.state["frames"] if int(k) not in on_disk)
         return changed, gone
 

@@ -112,8 +112,7 @@ class Records:
         """
         if self.state.get("version", 1) >= STATE_VERSION and "files" in self.state:
             return False
-        known = set(self.state["frames"])
-        self.state["files"] = {str(i): list(st) for i, st in stats.items() if str(i) in known}
+        self.state["files"] = {str(i): list(st) for i, st in stats.items()}
         self.state["version"] = STATE_VERSION
         return True
 
