@@ -11,7 +11,8 @@ from xmem_tui.workspace import workspace_name, workspace_root
 
 def _legacy(workspace: Path, made_for: Path | None) -> Path:
     root = workspace / "clip"
-    root.mkdir(parents=True)
+    (root / "masks").mkdir(parents=True)
+    (root / "masks" / "00000.png").write_bytes(b"")
     if made_for is not None:
         (root / "state.json").write_text(json.dumps({"fingerprint": {"path": str(made_for)}}))
     return root
@@ -44,5 +45,8 @@ def test_without_its_state_an_old_workspace_is_found_only_when_the_stem_is_unamb
     (source / "clip.mp4").write_bytes(b"")
     legacy = _legacy(workspace, None)  # state.json lost: `xmem-tui repair` must still find it
     assert workspace_root(workspace, source / "clip.mp4") == legacy
+    (workspace / "other").mkdir()  # a folder with no masks (a probe cache) is no workspace to keep
+    (source / "other.mp4").write_bytes(b"")
+    assert workspace_root(workspace, source / "other.mp4") == workspace / "other.mp4"
     (source / "clip.avi").write_bytes(b"")
     assert workspace_root(workspace, source / "clip.mp4") == workspace / "clip.mp4"

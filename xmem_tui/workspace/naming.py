@@ -41,8 +41,8 @@ def workspace_root(workspace_dir: Path, source: Path) -> Path:
 def _made_for(legacy: Path, source: Path) -> bool:
     """Whether the stem-named ``legacy`` workspace belongs to ``source``.
 
-    Its fingerprint says so when it is readable; without one (state.json lost) it is the source's when no
-    other source beside it has the same stem, which is the only case the old naming could tell apart.
+    Its fingerprint says so when it is readable; without one (state.json lost) it is the source's when it
+    holds masks and no other source beside it has the same stem, the only case the old naming told apart.
     """
     try:
         saved = json.loads((legacy / "state.json").read_text(encoding="utf-8"))["fingerprint"]["path"]
@@ -51,6 +51,8 @@ def _made_for(legacy: Path, source: Path) -> bool:
     if isinstance(saved, str):
         return Path(saved).name == source.name
     try:
+        if not any((legacy / "masks").iterdir()):
+            return False
         siblings = [p for p in source.parent.iterdir() if p.stem == source.stem and not p.name.startswith(".")]
     except OSError:
         return False
