@@ -62,7 +62,7 @@ def test_every_command_finds_a_bare_name_in_source(annotated: RelProject, capsys
     capsys.readouterr()
     assert main(["info", "nope.mp4"]) == 2
     err = capsys.readouterr().err
-    assert f"looked in {annotated.root} or in {annotated.root / 'source'}" in err and err.count("\n") == 1
+    assert f"in {annotated.root} or in {annotated.root / 'source'}" in err and err.count("\n") == 1
 
 
 def test_the_command_printed_after_a_propagation_can_be_pasted(project: RelProject,

@@ -45,5 +45,5 @@ def find_source(video: Path | str, source_dir: Path) -> Path:
         if candidate.exists():
             return candidate.resolve()
     where = str(given) if given.is_absolute() else f"{Path.cwd()} or in {source_dir}"
-    raise MediaError(f"{video}: no such video or image folder (looked in {where}); check the name, or put it "
-                     "in the source folder.")
+    raise MediaError(f"{video}: video not found (no such video or image folder in {where}); check the name, "
+                     "or put it in the source folder.")
