@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: The provenance of a mask file changed outside the app.
 EDIT = "user:edit"
+#: A records listing within this many seconds of the last one, with no file added or removed, reuses it.
+RESCAN_S = 1.0
 
 #: Saves a frame under the held write lock: (index, index mask, soft masks, provenance).
 WriteLocked = Callable[[int, np.ndarray, np.ndarray, str], FrameRecord]
@@ -63,6 +66,7 @@ class ExternalEdits:
         self.locks = locks
         self.write = write
         self.max_objects = max_objects
+        self._last_scan: tuple[int, float] = (-1, float("-inf"))  # masks folder mtime_ns, when
 
     # ------------------------------------------------------------------ one frame
     def current(self, index: int) -> Current | None:
@@ -115,7 +119,16 @@ class ExternalEdits:
     # ------------------------------------------------------------------ every frame
     def sync(self) -> None:
         """Check every mask file whose (size, mtime) differs from the recorded one, and forget the records of
-        deleted files (cheap when nothing changed: one directory read, no lock)."""
+        deleted files (cheap when nothing changed: one directory read and a stat per file, no lock).
+
+        A listing right after another one (a view asks for records, user frames and stale frames at once)
+        reuses it unless files were added or removed; a file rewritten in place meanwhile is still caught
+        when its frame is read, and before any propagated save replaces it.
+        """
+        folder = self.store.mask_path(0).parent.stat().st_mtime_ns
+        if folder == self._last_scan[0] and time.monotonic() - self._last_scan[1] < RESCAN_S:
+            return
+        self._last_scan = (folder, time.monotonic())
         self.records.journal.refresh()
         if not any(self._differences(self.store.stats())):
             return
