@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 
 from xmem_tui.errors import JobError
@@ -55,3 +58,18 @@ def test_results_are_read_leniently() -> None:
     # an older or foreign job file: unknown keys and wrong types are dropped, never raised
     odd = read_result(ExportResult, {"outputs": ["a.mkv"], "done": "many", "units": 4})
     assert (odd.outputs, odd.done, odd.output, odd.check()) == (("a.mkv",), 0, "a.mkv", "")
+
+
+def test_ranges_in_field_metadata_are_checked() -> None:
+    from xmem_tui.params import JobRequest
+
+    @dataclasses.dataclass(frozen=True)
+    class Ranged(JobRequest):
+        start: int = dataclasses.field(default=0, metadata={"lo": 0})
+        strength: float = dataclasses.field(default=0.5, metadata={"lo": 0, "hi": 1})
+
+    assert Ranged.from_params({"start": 3, "strength": 1}, "job j") == Ranged(3, 1.0)
+    for params, message in (({"start": -1}, "params.start = -1 is out of range; allowed from 0"),
+                            ({"strength": 1.5}, "params.strength = 1.5 is out of range; allowed from 0 to 1")):
+        with pytest.raises(JobError, match=re.escape(message)):
+            Ranged.from_params(params, "job j")

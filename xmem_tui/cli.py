@@ -12,12 +12,15 @@ without ``argv``, i.e. the ``xmem-tui`` script or ``python -m xmem_tui``), the p
 closed annotation window's process (and the terminal) waiting for nothing.
 
 Exit codes: 0 success, 1 a command-specific failure (e.g. a self-check failed), 2 a user error (bad
-input or configuration, a full disk; one line on stderr), 3 an unexpected internal error, 130 interrupted.
+input or configuration, a full disk; one line on stderr), 3 an unexpected internal error, 130 interrupted,
+141 the reader of the output went away (``xmem-tui info V | head -1``: quietly, as any program killed by
+SIGPIPE).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import logging
@@ -36,6 +39,8 @@ log = logging.getLogger("xmem_tui")
 
 #: OS errors caused by the machine, not by xmem-tui: reported in one line like a user error.
 _ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES})
+#: Exit status when the output's reader closed it (128 + SIGPIPE, what a shell reports for such a program).
+EXIT_BROKEN_PIPE = 141
 
 
 def command_modules() -> dict[str, ModuleType]:
@@ -94,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xmem-tui: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _silence_closed_pipes()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         if args.debug:
             raise
@@ -105,6 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("internal error")
         print(f"xmem-tui: internal error: {exc!r} (rerun with --debug for details)", file=sys.stderr)
         return 3
+
+
+def _silence_closed_pipes() -> None:
+    """Point the process's real stdout/stderr at /dev/null, so the interpreter's final flush of what is
+    still buffered for a closed pipe raises nothing (a stream replaced by a caller, as in tests, is left)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.__stdout__, sys.__stderr__):
+            if stream is not None and stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
 
 
 def exit_at_once(code: int) -> None:

@@ -61,7 +61,7 @@ class PathSettings:
     """Where the project keeps its inputs and state; relative paths are resolved against the project."""
 
     source_dir: str = _opt("source", "Folder of source videos and image folders.")
-    workspace_dir: str = _opt("workspace", "Per-video masks and state live in workspace/<video stem>/.")
+    workspace_dir: str = _opt("workspace", "Per-video masks and state live in workspace/<video file name>/.")
     models_dir: str = _opt("models", "Checkpoints XMem.pth, cutie-base-mega.pth, s2m.pth, fbrs.pth (xmem-tui "
                                      "models download).")
     jobs_dir: str = _opt("jobs", "The job queue: queued/, running/, done/, failed/, cancelled/.")

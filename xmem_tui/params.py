@@ -9,7 +9,8 @@ or foreign job file must not break a listing.
 
 Field types understood: ``bool``, ``int``, ``float``, ``str``, ``tuple[X, ...]`` of those, and unions of
 them with ``None``. A field's metadata may carry ``what`` (how its value is described in an error, e.g.
-"a frame number") and ``missing`` (the fix when a required field is absent).
+"a frame number"), ``missing`` (the fix when a required field is absent) and ``lo`` / ``hi`` (the range of
+a number, checked like config.toml's).
 """
 
 from __future__ import annotations
@@ -69,7 +70,17 @@ def from_params(cls: type[T], data: Mapping[str, Any], where: str) -> T:
         except _Mismatch:
             what = f.metadata.get("what") or _describe(hints[name])
             raise JobError(f"{where}: params.{name} must be {what}, got {data[name]!r}.") from None
+        _check_range(values[name], f.metadata, f"{where}: params.{name}")
     return cls(**values)
+
+
+def _check_range(value: Any, meta: Mapping[str, Any], where: str) -> None:
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if not isinstance(value, int | float) or isinstance(value, bool) or (lo is None and hi is None):
+        return
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        allowed = " ".join(([f"from {lo}"] if lo is not None else []) + ([f"to {hi}"] if hi is not None else []))
+        raise JobError(f"{where} = {value!r} is out of range; allowed {allowed}.")
 
 
 def read_result(cls: type[T], data: Mapping[str, Any]) -> T:

@@ -49,9 +49,36 @@ class Progress:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Progress:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_dict(cls, data: Any) -> Progress:
+        """The report stored as ``data`` (unknown keys ignored).
+
+        Raises:
+            ValueError: ``data`` is not a report: not an object, ``done``/``total`` missing, or a field of
+                the wrong type (a progress file edited or written by something else).
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a progress report is a JSON object")
+        values = {k: v for k, v in data.items() if k in _FIELD_CHECKS}
+        bad = [k for k, v in values.items() if not _FIELD_CHECKS[k](v)]
+        if bad or "done" not in values or "total" not in values:
+            raise ValueError(f"not a progress report (field {bad[0] if bad else 'done/total'})")
+        return cls(**values)
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: What each stored field must be for :meth:`Progress.from_dict` to accept it.
+_FIELD_CHECKS: dict[str, Any] = {
+    "done": _int, "total": _int, "frame": lambda v: v is None or _int(v), "fps": _number,
+    "eta_s": lambda v: v is None or _number(v), "message": lambda v: isinstance(v, str),
+    "stats": lambda v: isinstance(v, dict), "time": _number,
+}
 
 
 def write_progress(path: Path, progress: Progress) -> None:

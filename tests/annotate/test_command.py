@@ -33,6 +33,6 @@ def test_missing_video_and_bad_frame_are_user_errors(project: Path, monkeypatch:
     monkeypatch.setenv("DISPLAY", ":12345")
     monkeypatch.delenv("XMEM_TUI_CONFIG", raising=False)
     assert main(["annotate", "nope.mp4"]) == 2
-    assert "nope.mp4: no such video" in capsys.readouterr().err
+    assert "nope.mp4: video not found" in capsys.readouterr().err  # one lookup (and message) for every command
     assert main(["annotate", "judo", "--frame", "16"]) == 2  # found in source/
     assert "--frame 16 is out of range" in capsys.readouterr().err

@@ -223,3 +223,16 @@ def test_weight_free_grabcut_click_on_a_real_frame(ws: Workspace, frames: FrameR
     assert mask is not None and mask[260, 380] == 1
     assert 2000 < (mask == 1).sum() < mask.size // 4
     assert mask[260, 470] == 0 and mask[100, 100] == 0  # not the other judoka, not the wall
+
+
+def test_a_mask_another_program_left_unusable_is_said_and_can_be_drawn_again(
+        make_controller: Callable[..., Controller], ws: Workspace) -> None:
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (*ws.shape, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(ws.mask_path(0))  # an RGB picture, not object labels
+    ctl = make_controller()
+    assert "00000.png" in ctl.message and "colour" in ctl.message  # said, not a crash
+    assert not ctl.edit.index.any()
+    click(ctl, 300, 200)  # drawing the frame again replaces the user's unusable file
+    assert ws.records()[0].provenance == "user:click" and ws.read_mask(0)[200, 300] == 1

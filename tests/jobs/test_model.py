@@ -68,6 +68,11 @@ def test_ids_sort_by_creation_time() -> None:
     ('kind = "propagate"\nvideo = "source/../../a.mp4"\n', "points outside the project"),
     ('kind = "export"\nvideo = "a.mp4"\n[params]\noutput = "/tmp/out.mp4"\n', "params.output"),
     ('kind = "export"\nvideo = "a.mp4"\n[params]\noutput = 5\n', "must be a path string"),
+    ('kind = "propagate"\nvideo = "a.mp4"\nende = 5\n', "unknown key 'ende'"),
+    ('kind = "propagate"\nvideo = "a.mp4"\npriority = -5000\n', "priority = -5000 is out of range"),
+    ('kind = "propagate"\nvideo = "a.mp4"\nattempts = -1\n', "attempts = -1 is out of range"),
+    ('kind = "propagate"\nvideo = "a.mp4"\ncreated = 1e300\n', "created = 1e+300 is not a time"),
+    ('kind = "propagate"\nvideo = "a.mp4"\nstarted = nan\n', "started = nan is not a time"),
 ])
 def test_parse_rejects_bad_job_files(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(JobError, match=r"^job j1: ") as info:

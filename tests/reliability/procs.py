@@ -60,6 +60,11 @@ class RelProject(Project):
 
         return Workspace.for_video(self.settings, self.video)
 
+    def workspace_of(self, source: Path):  # -> Workspace
+        from xmem_tui.workspace import Workspace
+
+        return Workspace.for_video(self.settings, source)
+
     def slow_env(self, slow: bool, **extra: str) -> dict[str, str]:
         """A child's environment, with the slowed runners installed when ``slow``."""
         plugins = install(self.root.parent / "plugins", "xmem-tui-slowed", "slowed:register") if slow else None

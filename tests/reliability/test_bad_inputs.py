@@ -36,7 +36,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], code: int, *fragments: st
 
 def _saved(project: RelProject) -> dict[str, str]:
     """Digests of everything saved in the clip's workspace: masks, soft masks, state and journal."""
-    root = project.root / "workspace" / "clip"
+    root = project.root / "workspace" / "clip.mp4"
     return {**{f"masks/{k}": v for k, v in file_digests(root / "masks").items()},
             **{f"soft/{k}": v for k, v in file_digests(root / "soft").items()},
             **file_digests(root, "state.json"), **file_digests(root, "frames.jsonl")}
@@ -132,15 +132,22 @@ def _bad_mask(path: Path, kind: str, shape: tuple[int, int]) -> None:
     h, w = shape
     if kind == "wrong_size":
         write_index_mask(path, np.ones((h // 2, w // 2), np.uint8))
-    elif kind == "rgb":
-        Image.fromarray(np.zeros((h, w, 3), np.uint8)).save(path)
+    elif kind == "rgb_not_labels":  # anti-aliased colours: no object ids can be read from them
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (h, w, 3), np.uint8)).save(path)
+    elif kind == "id_above_max_objects":
+        write_index_mask(path, np.full((h, w), 12, np.uint8))
     elif kind == "16bit":
         Image.fromarray(np.full((h, w), 300, np.uint16)).save(path)
     else:
         path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a PNG signature and nothing else
 
 
-@pytest.mark.parametrize("kind", ["wrong_size", "rgb", "16bit", "torn_png"])
+BAD_MASKS = {"wrong_size": "does not fit", "rgb_not_labels": "(160x96, colour) holds", "16bit": "16-bit",
+             "torn_png": "not a readable image",
+             "id_above_max_objects": "has object id 12, above processing.max_objects"}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_MASKS))
 def test_bad_mask_import_is_refused_before_anything_is_written(annotated: RelProject, kind: str,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     before = _saved(annotated)
@@ -148,7 +155,7 @@ def test_bad_mask_import_is_refused_before_anything_is_written(annotated: RelPro
     write_index_mask(folder / "00003.png", annotated.truth[3])  # a good one first: all or nothing
     _bad_mask(folder / "00007.png", kind, annotated.truth[0].shape)
     code = main(["--config", str(annotated.config), "import", str(annotated.video), str(folder)])
-    one_line_error(capsys, code, "00007.png")
+    one_line_error(capsys, code, "00007.png", BAD_MASKS[kind])
     assert _saved(annotated) == before and annotated.workspace().user_frames() == [0]
 
 

@@ -105,10 +105,10 @@ def test_propagation_with_a_bad_xmem_file_stops_in_one_line(annotated: RelProjec
     """``--engine auto`` picks XMem as soon as models/XMem.pth exists: it must refuse it, not run it."""
     marker = annotated.root / "ran"
     make_bad(kind, annotated.root / "models" / "XMem.pth", "XMem.pth", marker)
-    before = file_digests(annotated.root / "workspace" / "clip" / "masks")
+    before = file_digests(annotated.root / "workspace" / "clip.mp4" / "masks")
     code = main(["--config", str(annotated.config), "propagate", str(annotated.video), "--from", "0",
                  "--engine", "auto"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("xmem-tui: error: ") and err.count("\n") == 1 and "XMem.pth" in err, err
     assert not marker.exists()
-    assert file_digests(annotated.root / "workspace" / "clip" / "masks") == before
+    assert file_digests(annotated.root / "workspace" / "clip.mp4" / "masks") == before

@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from xmem_tui.errors import UserError
 
 if TYPE_CHECKING:
@@ -97,9 +95,7 @@ def _play(ctl: Controller) -> None:
 
 
 def _import(ctl: Controller) -> None:
-    from xmem_tui.mask_import import SIZE_TOLERANCE
-    from xmem_tui.media.masks import read_index_mask
-    from xmem_tui.media.resize import mask_to_shape
+    from xmem_tui.mask_import import read_mask_file
     from xmem_tui.workspace import hard_soft
 
     ctl.flush()
@@ -107,19 +103,10 @@ def _import(ctl: Controller) -> None:
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         raise UserError(f"no mask to import for frame {ctl.frame}: put it at {candidates[0]} or {candidates[1]}")
-    mask = read_index_mask(path)
-    near = [s for s in ((ctl.ws.info.height, ctl.ws.info.width), ctl.ws.shape)
-            if abs(mask.shape[0] - s[0]) <= SIZE_TOLERANCE and abs(mask.shape[1] - s[1]) <= SIZE_TOLERANCE]
-    if not near:
-        raise UserError(f"{path} is {mask.shape[1]}x{mask.shape[0]}, frames are {ctl.ws.info.width}x"
-                        f"{ctl.ws.info.height}: it belongs to another video or resolution")
-    limit = ctl.settings.processing.max_objects
-    if int(mask.max()) > limit:
-        raise UserError(f"{path} has object {int(mask.max())}, above processing.max_objects = {limit}")
-    mask = np.ascontiguousarray(mask_to_shape(mask, ctl.ws.shape))
+    mask, notes = read_mask_file(ctl.ws, path, ctl.settings.processing.max_objects)
     ctl.edit.end_sessions()
     ctl.commit((mask, hard_soft(mask, max(int(mask.max()), 1))), "import")
-    ctl.say(f"imported {path.name} into frame {ctl.frame}")
+    ctl.say(f"imported {path.name} into frame {ctl.frame}" + (f" ({'; '.join(notes)})" if notes else ""))
 
 
 def import_candidates(ws: Workspace, index: int) -> list[Path]:

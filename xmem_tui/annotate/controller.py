@@ -112,17 +112,17 @@ class Controller:
         self._disk_sig: tuple[int, int, int] | None = None
         self._pan_from: tuple[int, int] | None = None
         self._segmenter_changes = 0
+        self.unusable = False  # the shown frame's mask file cannot be read as labels (said in the status line)
         self._refresh_objects()
         self._load(min(max(start_frame, 0), self.count - 1))
 
     # ------------------------------------------------------------------ frames
     def _load(self, index: int) -> None:
         source = self.source = self.frames.get(index)
-        mask = self.ws.read_mask(index)
+        mask = self._disk_mask(index)
         self.frame = index
         self.edit = FrameEdit(lambda: processing_image(source, self.ws.shape, self.settings.processing.size),
-                              mask if mask is not None else np.zeros(self.ws.shape, np.uint8),
-                              lambda: self.ws.read_soft(index))
+                              mask, lambda: None if self.unusable else self.ws.read_soft(index))
         self._disk_sig = self._stat(index)
         self.stroke, self.stroke_button = [], None
         self.frame_version += 1
@@ -158,10 +158,20 @@ class Controller:
             return None
         return st.st_mtime_ns, st.st_size, st.st_ino
 
+    def _disk_mask(self, index: int) -> np.ndarray:
+        """Frame ``index``'s saved mask (empty when it has none); a mask file another program left unusable
+        is said in the status line and shown empty, so the user can draw the frame again."""
+        try:
+            mask = self.ws.read_mask(index)
+            self.unusable = False
+        except UserError as exc:
+            self.say(str(exc))
+            mask, self.unusable = None, True
+        return mask if mask is not None else np.zeros(self.ws.shape, np.uint8)
+
     def reload(self) -> None:
         """Re-read the current frame's masks from disk (after undo/redo or a write by a job)."""
-        mask = self.ws.read_mask(self.frame)
-        self.edit.replace(mask if mask is not None else np.zeros(self.ws.shape, np.uint8), None)
+        self.edit.replace(self._disk_mask(self.frame), None)
         self._disk_sig = self._stat(self.frame)
         self.mask_version += 1
         self.dirty = True

@@ -19,10 +19,11 @@ EXIT_AT_ONCE = True
 
 IMPORT_NOTE = """\
 Importing a mask (key i) reads the first of these that exists, for the frame shown (frame 12 -> 00012.png):
-  workspace/<video stem>/import/00012.png    (a folder in the video's workspace)
+  workspace/<video file name>/import/00012.png   (a folder in the video's workspace)
   <folder of the video>/<video stem>_masks/00012.png   (next to the video: clip.mp4 -> clip_masks/)
-A palette or 8-bit grey PNG of index masks (0 = background, k = object k), at the video's size or the
-processing size (off by up to 2 pixels is resized).
+A palette PNG of index masks (0 = background, k = object k), greyscale 0/255 (object 1) or a few grey
+levels, or RGB in the objects' colours, at the video's size or the processing size (off by up to 2
+pixels is resized).
 
 Every edit is saved at once (with an undo snapshot); propagation runs as a job in the background worker,
 and its masks appear in the window as they are written. Over `ssh -X`, lower annotate.max_width /
@@ -40,30 +41,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.epilog = f"keys in the window:\n{keys}\n\n{IMPORT_NOTE}"
 
 
-def resolve_video(settings: Settings, video: Path) -> Path:
-    """``video`` as given, else relative to the project's source folder.
-
-    Raises:
-        UserError: neither exists.
-    """
-    candidates = [video.expanduser(), settings.source_dir / video]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate.resolve()
-    raise UserError(f"{video}: no such video or image folder (looked in . and {settings.source_dir}).")
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.annotate.controller import Controller
     from xmem_tui.annotate.cv_window import CvWindow, is_remote_display
     from xmem_tui.annotate.jobs_client import PropagationClient
     from xmem_tui.annotate.segmenters import Segmenters
     from xmem_tui.media.frames import open_frames
+    from xmem_tui.media.sources import find_source
     from xmem_tui.workspace import Workspace
 
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         raise UserError("no display: DISPLAY is not set; connect with `ssh -X` (or -Y) or run on a desktop.")
-    video = resolve_video(settings, args.video)
+    video = find_source(args.video, settings.source_dir)
     ws = Workspace.for_video(settings, video)
     if not 0 <= args.frame < ws.frame_count:
         raise UserError(f"--frame {args.frame} is out of range: {video.name} has frames 0-{ws.frame_count - 1}.")

@@ -41,10 +41,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_summary(project: DemoProject, settings: Settings) -> None:
     from xmem_tui.media.probe import probe
+    from xmem_tui.workspace.naming import workspace_root
 
     print(f"demo project: {project.root}")
     for clip in project.clips:
-        info = probe(clip, cache_dir=settings.workspace_dir / clip.stem)
+        info = probe(clip, cache_dir=workspace_root(settings.workspace_dir, clip))
         rate = "VFR" if info.vfr else "CFR"
         audio = ", audio" if info.has_audio else ""
         print(f"  {clip.name}: {info.frame_count} frames, {info.width}x{info.height}, "

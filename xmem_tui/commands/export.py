@@ -86,17 +86,15 @@ def videos_from(args: argparse.Namespace, settings: Settings) -> list[Path]:
     Raises:
         UserError: neither or both given, a missing video, or ``--all`` finding nothing to export.
     """
-    from xmem_tui.errors import MediaError, UserError
+    from xmem_tui.errors import UserError
 
     if args.all == (args.video is not None):
         raise UserError("give one VIDEO or --all (every video in the source folder), not "
                         f"{'both' if args.all else 'neither'}; e.g. `xmem-tui export source/clip.mp4 --kind mask`.")
+    from xmem_tui.media.sources import find_source, list_sources
+
     if not args.all:
-        video = args.video.expanduser().resolve()
-        if not video.exists():
-            raise MediaError(f"{args.video}: no such video; check the path.")
-        return [video]
-    from xmem_tui.media.sources import list_sources
+        return [find_source(args.video, settings.source_dir)]
     from xmem_tui.workspace import Workspace
 
     videos = []
@@ -114,6 +112,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.export.batch import request_for
 
     videos = videos_from(args, settings)
+    check_device(args, settings)
     request = request_from(args)
     jobs = [(video, request_for(request, settings, video) if args.all else request) for video in videos]
     if args.queue:
@@ -129,6 +128,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{video.name}:", file=sys.stderr)
         export_one(video, one, settings)
     return 0
+
+
+def check_device(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse an explicit compositing device that cannot run here before anything starts, naming where it
+    was set (``--device``, else ``processing.device``) and the devices present.
+
+    Raises:
+        ConfigError: see :func:`xmem_tui.inference.gpu.usable_device`.
+    """
+    wanted, key = (args.device, "--device") if args.device else (settings.processing.device, "processing.device")
+    if wanted not in ("auto", "cpu"):
+        from xmem_tui.inference.gpu import usable_device
+
+        usable_device(wanted, key)
 
 
 def export_one(video: Path, request: ExportRequest, settings: Settings) -> None:

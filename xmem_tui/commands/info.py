@@ -29,9 +29,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.media.probe import probe
+    from xmem_tui.media.sources import find_source
+    from xmem_tui.workspace import workspace_root
 
-    path = Path(args.video).expanduser()
-    workspace = Path(settings.workspace_dir) / path.stem
+    path = find_source(args.video, settings.source_dir)
+    workspace = workspace_root(settings.workspace_dir, path)
     info = probe(path, cache_dir=workspace if workspace.is_dir() else None, image_fps=args.fps)
     if args.json:
         print(json.dumps(info.to_json(), sort_keys=True))

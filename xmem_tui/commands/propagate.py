@@ -8,13 +8,13 @@ worker instead (it survives a dropped SSH session) and prints the job id.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from xmem_tui.config import Settings
-from xmem_tui.errors import MediaError
 
 if TYPE_CHECKING:
     from xmem_tui.inference.propagation import FrameResult
@@ -46,22 +46,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", action="store_true", help="submit a job to the worker and print its id")
 
 
-def find_video(video: Path, settings: Settings) -> Path:
-    """``video`` as given (relative to the current folder), else the same name in the source folder.
-
-    Raises:
-        MediaError: neither exists.
-    """
-    candidates = [Path(video).expanduser()]
-    if not candidates[0].is_absolute():
-        candidates.append(settings.source_dir / video)
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate.resolve()
-    raise MediaError(f"{video}: video not found (looked in the current folder and {settings.source_dir}); "
-                     "check the path.")
-
-
 def request_from(args: argparse.Namespace) -> PropagationRequest:
     """The request the flags describe; without ``--engine`` the run uses the video's engine (chosen in the
     dashboard), else ``processing.engine``."""
@@ -73,7 +57,9 @@ def request_from(args: argparse.Namespace) -> PropagationRequest:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    video = find_video(args.video, settings)
+    from xmem_tui.media.sources import find_source
+
+    video = find_source(args.video, settings.source_dir)
     request = request_from(args)
     if args.queue:
         from xmem_tui.jobs.queue import JobQueue
@@ -108,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"propagated {written} frames {last.direction} from frame {args.start} to {last.frame} of {video.name} "
           f"with {last.engine}{label} in {elapsed:.1f} s ({last.done / max(elapsed, 1e-9):.2f} frames/s); "
           f"masks in {ws.root / 'masks'}")
-    print(f"frames worth a look: xmem-tui review {args.video}")
+    print(f"frames worth a look: {shlex.join(['xmem-tui', 'review', str(args.video)])}")
     return 0
 
 

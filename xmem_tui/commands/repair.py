@@ -18,9 +18,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from xmem_tui.workspace import Workspace
+    from xmem_tui.media.sources import find_source
+    from xmem_tui.workspace import Workspace, workspace_root
 
-    root = settings.workspace_dir / Path(args.video).stem
+    video = find_source(args.video, settings.source_dir)
+    root = workspace_root(settings.workspace_dir, video)
     state = root / "state.json"
     if state.exists():
         backup = state.with_name(f"state.json.broken-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     journal = root / "frames.jsonl"
     if journal.exists():
         journal.unlink()
-    ws = Workspace.for_video(settings, args.video)
+    ws = Workspace.for_video(settings, video)
     count = len(ws.records())
     print(f"{ws.root}: state rebuilt from {count} mask files ({len(ws.user_frames())} user-annotated)")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from xmem_tui.config import Settings
@@ -24,11 +25,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from xmem_tui.commands.propagate import find_video
     from xmem_tui.inference.quality import load_signals, rank_frames
+    from xmem_tui.media.sources import find_source
     from xmem_tui.workspace import Workspace
 
-    ws = Workspace.for_video(settings, find_video(args.video, settings))
+    ws = Workspace.for_video(settings, find_source(args.video, settings.source_dir))
     signals = load_signals(ws.quality_path)
     ranked = rank_frames(signals, top=max(args.top, 0), exclude=ws.user_frames())
     stale = ws.stale_frames()
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not signals:
         print(f"no quality signals for {ws.video_path.name} yet: propagate first "
-              f"(xmem-tui propagate {args.video} --from N)")
+              f"({shlex.join(['xmem-tui', 'propagate', str(args.video)])} --from N)")
         return 0
     print(f"{ws.video_path.name}: {len(signals)} propagated frames measured; "
           f"{len(ranked)} worth a look" + (" (top shown)" if len(ranked) == args.top else ""))

@@ -146,4 +146,7 @@ def make_compositor(device: str = "cpu") -> Compositor:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return CpuCompositor() if device == "cpu" else TorchCompositor(device)
+    from xmem_tui.inference.gpu import usable_device
+
+    key = "--device (else processing.device)"
+    return CpuCompositor() if device == "cpu" else TorchCompositor(str(usable_device(device, key)))

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: One lock per process around every use of the accelerator.
 _GPU_LOCK = threading.RLock()
+#: Set once ``processing.device = "auto"`` found no accelerator in this process (progress then says so).
+_AUTO_ON_CPU = threading.Event()
 
 _MEMINFO = Path("/proc/meminfo")
 _STATUS = Path("/proc/self/status")
@@ -47,31 +49,86 @@ def gpu_lock() -> threading.RLock:
 
 
 def select_device(settings: Settings) -> torch.device:
-    """``processing.device`` as a torch.device; "auto" picks CUDA, then MPS, then the CPU.
+    """``processing.device`` as a torch.device; "auto" picks CUDA, then MPS, then the CPU (logged once, and
+    named "CPU (no GPU)" in progress reports, so every UI says the run is on the CPU).
 
     Raises:
-        ConfigError: a CUDA/MPS device was asked for but is not available.
+        ConfigError: an explicit CUDA/MPS device is not usable here (see :func:`usable_device`).
     """
     import torch
 
     wanted = settings.processing.device
-    if wanted == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(wanted)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"processing.device = {wanted!r} but CUDA is not available here; "
-                          "set processing.device = \"auto\" or \"cpu\".")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"processing.device = {wanted!r} but only {torch.cuda.device_count()} CUDA device(s) "
-                          "exist; use cuda:0 .. cuda:N-1 or \"auto\".")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"processing.device = {wanted!r} but MPS is not available; use \"auto\" or \"cpu\".")
+    if wanted != "auto":
+        return usable_device(wanted, "processing.device")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    if not _AUTO_ON_CPU.is_set():
+        _AUTO_ON_CPU.set()
+        log.warning("processing.device = \"auto\" found no CUDA or MPS device (devices here: %s): running on the "
+                    "CPU, which is slow for long videos", ", ".join(devices_present()))
+    return torch.device("cpu")
+
+
+def usable_device(wanted: str, key: str) -> torch.device:
+    """``wanted`` ("cpu", "cuda", "cuda:N", "mps") as a torch.device, after checking that it works here.
+
+    Args:
+        key: the setting or option it came from, for the error (``processing.device``, ``--device``).
+
+    Raises:
+        ConfigError: one line naming ``key``, the value, what is wrong and the devices present.
+    """
+    import torch
+
+    try:
+        device = torch.device(wanted)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"{key} = {wanted!r} is not a device; use auto, cpu, cuda, cuda:N or mps.") from exc
+    if device.type == "cpu":
+        return device
+    problem = _unusable(torch, device)
+    if problem:
+        raise ConfigError(f"{key} = {wanted!r} cannot be used: {problem}; devices here: "
+                          f"{', '.join(devices_present())}. Set it to \"auto\" (or \"cpu\").")
     return device
+
+
+def devices_present() -> list[str]:
+    """The devices torch can use here: "cpu", then "cuda:N (name)" per GPU and "mps"."""
+    import torch
+
+    found = ["cpu"]
+    with contextlib.suppress(Exception):  # a broken driver must not break an error message
+        if torch.cuda.is_available():
+            found += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def _unusable(torch: Any, device: torch.device) -> str | None:
+    """Why ``device`` cannot run anything here, or None (a tiny allocation proves the driver works)."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return "CUDA is not available here (no NVIDIA GPU or driver)"
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            return f"there {'is' if count == 1 else 'are'} only {count} CUDA device(s), numbered from 0"
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            return "MPS (Apple GPU) is not available on this machine"
+    else:
+        return f"{device.type} devices are not supported"
+    try:
+        torch.zeros(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        return f"it fails to start ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return None
 
 
 def configure_threads(settings: Settings) -> None:
@@ -97,7 +154,7 @@ class DeviceMemory:
     """Memory of the device a run uses, in bytes (None when unknown).
 
     Attributes:
-        device: "cuda:0", "mps" or "CPU".
+        device: "cuda:0", "mps" or "CPU" ("CPU (no GPU)" after ``processing.device = "auto"`` found none).
         used: bytes this process currently holds (CUDA allocator, or RSS on the CPU).
         peak: highest ``used`` since the last :func:`reset_peak` (or process start).
         total: capacity of the device (GPU memory, or host RAM).
@@ -141,7 +198,9 @@ def device_memory(device: Any = "cpu") -> DeviceMemory:
         return DeviceMemory(device=f"cuda:{index}", used=int(torch.cuda.memory_allocated(index)),
                             peak=int(torch.cuda.max_memory_allocated(index)), total=int(total), free=int(free),
                             device_used=_nvml_used(index))
-    name = "MPS" if str(device).startswith("mps") else "CPU"
+    # A torch.device on the CPU came from select_device; engines that never use an accelerator pass "cpu".
+    fallback = _AUTO_ON_CPU.is_set() and not isinstance(device, str)
+    name = "MPS" if str(device).startswith("mps") else "CPU (no GPU)" if fallback else "CPU"
     return DeviceMemory(device=name, used=rss_bytes(), peak=peak_rss_bytes(), total=host_total_bytes(),
                         free=host_available_bytes())
 

@@ -176,7 +176,7 @@ def _read_lines(path: Path) -> list[FrameSignals]:
     for line in text.splitlines():
         try:
             out.append(FrameSignals.from_dict(json.loads(line)))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue  # a torn last line while the writer appends, or a hand-edited file
     return out
 

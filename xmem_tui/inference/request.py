@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from xmem_tui.params import JobRequest, JobResult
 
-_FRAME = {"what": "a frame number"}
+_FRAME = {"what": "a frame number", "lo": 0}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ FINISHED: tuple[JobState, ...] = ("done", "failed", "cancelled")
 
 #: Params whose values are paths a job writes to; like ``video`` they must stay inside the project.
 PATH_PARAMS = frozenset({"output", "output_dir", "out", "path"})
+#: Every key a job file may have at its top level (a misspelt one is refused, as in config.toml).
+JOB_KEYS = ("kind", "video", "params", "priority", "state", "created", "started", "finished", "attempts", "worker",
+            "error", "raw", "resume", "result")
+#: Allowed priorities: enough room for any ordering a person sets by hand.
+PRIORITY_RANGE = (-1000, 1000)
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -103,13 +108,18 @@ def parse_job(text: str, job_id: str, state: JobState, *, kinds: frozenset[str] 
         project_dir: when given, ``video`` and output paths must lie inside it.
 
     Raises:
-        JobError: malformed TOML, a missing or mistyped field, an unknown kind or a path outside the project.
+        JobError: malformed TOML, an unknown key, a missing, mistyped or out-of-range field, an unknown kind
+            or a path outside the project.
     """
     where = f"job {job_id}"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise JobError(f"{where}: not valid TOML ({exc}); fix the file or submit the job again.") from exc
+    unknown = sorted(set(data) - set(JOB_KEYS))
+    if unknown:
+        raise JobError(f"{where}: unknown key {unknown[0]!r} (a job's parameters go in its [params] table); "
+                       f"allowed: {', '.join(JOB_KEYS)}.")
     kind = _field(data, "kind", str, where)
     video = _field(data, "video", str, where)
     params = _field(data, "params", dict, where, default={})
@@ -121,11 +131,18 @@ def parse_job(text: str, job_id: str, state: JobState, *, kinds: frozenset[str] 
             if not isinstance(params[key], str):
                 raise JobError(f"{where}: params.{key} must be a path string, got {params[key]!r}.")
             check_inside(project_dir, params[key], f"{where}: params.{key}")
+    priority = _field(data, "priority", int, where, default=0)
+    if not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
+        raise JobError(f"{where}: priority = {priority} is out of range; allowed from {PRIORITY_RANGE[0]} to "
+                       f"{PRIORITY_RANGE[1]}.")
+    attempts = _field(data, "attempts", int, where, default=0)
+    if attempts < 0:
+        raise JobError(f"{where}: attempts = {attempts} is out of range; allowed from 0.")
     return Job(
         id=job_id, kind=kind, video=video, params=params, state=state,
         created=_time(data.get("created"), where, "created") or 0.0,
-        priority=_field(data, "priority", int, where, default=0),
-        attempts=_field(data, "attempts", int, where, default=0),
+        priority=priority,
+        attempts=attempts,
         started=_time(data.get("started"), where, "started"),
         finished=_time(data.get("finished"), where, "finished"),
         worker=_field(data, "worker", str, where, default=""),
@@ -182,6 +199,11 @@ def _time(value: Any, where: str, key: str) -> float | None:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):
+        try:  # it is written back as a date-time, and shown as one
+            datetime.fromtimestamp(value, UTC)
+            time.localtime(value)
+        except (ValueError, OverflowError, OSError):
+            raise JobError(f"{where}: {key} = {value!r} is not a time; use a date-time or epoch seconds.") from None
         return float(value)
     raise JobError(f"{where}: {key} must be a date-time or epoch seconds, got {value!r}.")
 

@@ -8,6 +8,11 @@ change is a ``rename``, which is atomic: claiming a job is renaming ``queued/<id
 ``running/`` file, or a hidden ``.<id>.toml.staged`` name used while a client moves a job between
 folders. Side files: ``progress/<id>.json`` (:mod:`xmem_tui.progress`), ``logs/<id>.log`` and
 ``cancel/<id>`` (a cancel request the worker polls between frames).
+
+People (and their tools) put things in these folders too: anything that is not a regular ``<id>.toml``
+file (a folder named ``x.toml``, a symbolic link, a pipe, ``notes.txt``) is skipped with one warning, and
+a job file that cannot be read, or is far too large to be one, is treated like one that does not parse,
+so no file can stop the worker or ``xmem-tui jobs``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".toml"
 _STAGED = ".staged"
+#: Job files are a few hundred bytes; one larger than this is not read whole (and is refused).
+MAX_JOB_BYTES = 1 << 20
+#: Stray entries already warned about in this process (so a listing every second does not repeat it).
+_WARNED: set[Path] = set()
 
 
 class JobQueue:
@@ -76,13 +85,29 @@ class JobQueue:
         return self.root / "cancel" / job_id
 
     def ids(self, state: JobState) -> list[str]:
-        """Ids of visible job files in one folder, oldest first (hidden and temporary files skipped)."""
+        """Ids of visible job files in one folder, oldest first (hidden and temporary files skipped; anything
+        else that is not a regular ``.toml`` file is skipped with a warning)."""
         folder = self.root / state
         try:
-            names = os.listdir(folder)
-        except FileNotFoundError:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(n[: -len(SUFFIX)] for n in names if n.endswith(SUFFIX) and not n.startswith("."))
+        ids = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                regular = entry.is_file(follow_symlinks=False)
+            except OSError:
+                regular = False
+            if regular and entry.name.endswith(SUFFIX):
+                ids.append(entry.name[: -len(SUFFIX)])
+            elif Path(entry.path) not in _WARNED:
+                _WARNED.add(Path(entry.path))
+                what = ("is a folder" if entry.is_dir(follow_symlinks=False) else
+                        "is not named <id>.toml" if regular else "is not a regular file")
+                log.warning("%s %s, so it is no job file: skipped; move it out of %s", entry.path, what, folder)
+        return sorted(ids)
 
     # --- client side ---------------------------------------------------------------------------------
 
@@ -90,7 +115,8 @@ class JobQueue:
         """Queue a job; the file is validated exactly as the worker will validate it.
 
         Raises:
-            JobError: unknown kind, or a video/output path outside the project.
+            JobError: unknown kind, params its kind does not take (or of the wrong type or range), or a
+                video/output path outside the project.
         """
         self.ensure()
         video_text = str(video)
@@ -100,7 +126,7 @@ class JobQueue:
         job = Job(id=new_id(now), kind=kind, video=video_text, params=dict(params or {}), created=now,
                   priority=int(priority))
         text = job_to_toml(job)
-        parse_job(text, job.id, "queued", kinds=self.kinds, project_dir=self.project_dir)
+        self._check_params(parse_job(text, job.id, "queued", kinds=self.kinds, project_dir=self.project_dir))
         atomic_write_text(self.path("queued", job.id), text)
         log.debug("queued job %s (%s %s)", job.id, kind, video_text)
         return job
@@ -206,9 +232,11 @@ class JobQueue:
                 os.rename(src, dst)
             except FileNotFoundError:
                 continue
-            text = dst.read_text(encoding="utf-8", errors="replace")
+            text = ""
             try:
+                text = read_job_text(dst)
                 job = parse_job(text, candidate.id, "running", kinds=self.kinds, project_dir=self.project_dir)
+                self._check_params(job)
             except JobError as exc:
                 self.finish(_lenient(candidate.id, text, "running"), "failed", error=str(exc))
                 log.warning("job %s is invalid, moved to failed/: %s", candidate.id, exc)
@@ -249,6 +277,12 @@ class JobQueue:
 
     # --- internals -----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _check_params(job: Job) -> None:
+        from xmem_tui.jobs.runners import check_params
+
+        check_params(job)
+
     def _locate(self, job_id: str) -> tuple[JobState, str]:
         if not job_id or "/" in job_id or job_id.startswith("."):
             raise JobError(f"{job_id!r} is not a job id; list ids with `xmem-tui jobs list`.")
@@ -271,9 +305,11 @@ class JobQueue:
 
     def _load(self, state: JobState, job_id: str) -> Job | None:
         try:
-            text = self.path(state, job_id).read_text(encoding="utf-8", errors="replace")
+            text = read_job_text(self.path(state, job_id))
         except FileNotFoundError:
             return None
+        except JobError as exc:
+            return unparsed_job(job_id, "", state).replace(error=str(exc))
         try:
             return parse_job(text, job_id, state)
         except JobError as exc:
@@ -284,8 +320,9 @@ class JobQueue:
         (self.root / dst).mkdir(parents=True, exist_ok=True)
         hidden = self.root / dst / f".{job_id}{SUFFIX}{_STAGED}"
         os.rename(self.path(src, job_id), hidden)
-        text = hidden.read_text(encoding="utf-8", errors="replace")
+        text = ""
         try:
+            text = read_job_text(hidden)
             job = parse_job(text, job_id, dst)
         except JobError as exc:
             job = unparsed_job(job_id, text, dst).replace(error=str(exc))
@@ -300,6 +337,27 @@ class JobQueue:
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def read_job_text(path: Path) -> str:
+    """The text of a job file (undecodable bytes replaced).
+
+    Raises:
+        FileNotFoundError: it is gone (another process moved it).
+        JobError: it cannot be read, or is larger than :data:`MAX_JOB_BYTES`.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_JOB_BYTES + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise JobError(f"job {path.stem}: {path} cannot be read ({exc.strerror or exc}); fix its permissions "
+                       "or remove it.") from exc
+    if len(data) > MAX_JOB_BYTES:
+        raise JobError(f"job {path.stem}: {path} is larger than {MAX_JOB_BYTES >> 20} MiB, which no job file is; "
+                       "remove it.")
+    return data.decode("utf-8", errors="replace")
 
 
 def unparsed_job(job_id: str, text: str, state: JobState) -> Job:

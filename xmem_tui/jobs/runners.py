@@ -21,7 +21,7 @@ from typing import Any
 from xmem_tui.config import Settings
 from xmem_tui.errors import JobError
 from xmem_tui.jobs.model import Job
-from xmem_tui.params import JobResult
+from xmem_tui.params import JobRequest, JobResult
 from xmem_tui.plugins import Registry
 from xmem_tui.progress import Progress
 
@@ -69,12 +69,15 @@ class JobKind:
         run: its runner.
         result: the :class:`JobResult` subclass its runner returns (how clients read ``job.result``).
         order: place in listings (lower first).
+        request: the :class:`JobRequest` its ``[params]`` hold, checked when the job is submitted and again
+            when a worker claims it (None: the runner checks its params itself).
     """
 
     name: str
     run: Runner
     result: type[JobResult] = JobResult
     order: int = 100
+    request: type[JobRequest] | None = None
 
 
 JOB_KINDS: Registry[JobKind] = Registry("job kind", "xmem_tui.jobs.kinds")
@@ -103,6 +106,17 @@ def get_runner(kind: str) -> Runner:
     if spec is None:
         raise JobError(f"unknown job kind {kind!r}; use one of: {', '.join(sorted(JOB_KINDS.names()))}.")
     return spec.run
+
+
+def check_params(job: Job) -> None:
+    """Check a job's ``[params]`` against its kind's request type (unknown keys, types, ranges).
+
+    Raises:
+        JobError: ``"job <id>: params.<key> ..."`` naming what is wrong and what is allowed.
+    """
+    spec = JOB_KINDS.get(job.kind)
+    if spec is not None and spec.request is not None:
+        spec.request.from_params(job.params, f"job {job.id}")
 
 
 def result_of(job: Job) -> JobResult:

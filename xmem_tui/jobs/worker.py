@@ -29,7 +29,7 @@ from xmem_tui.config import Settings
 from xmem_tui.errors import JobError, UserError
 from xmem_tui.jobs.model import FINISHED, Job, parse_job, written_state
 from xmem_tui.jobs.pidfile import STATUS_NAME, WorkerBusy, WorkerLock, worker_status, write_status
-from xmem_tui.jobs.queue import SUFFIX, JobQueue, unparsed_job, worker_name
+from xmem_tui.jobs.queue import SUFFIX, JobQueue, read_job_text, unparsed_job, worker_name
 from xmem_tui.jobs.runners import RunContext, get_runner
 from xmem_tui.jobs.watcher import QueueWatcher
 from xmem_tui.params import JobResult, to_params
@@ -148,7 +148,13 @@ class Worker:
                 continue  # the client finished it after all
         for job_id in queue.ids("running"):
             path = queue.path("running", job_id)
-            text = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                text = read_job_text(path)
+            except FileNotFoundError:
+                continue
+            except JobError as exc:
+                queue.finish(unparsed_job(job_id, "", "running"), "failed", error=str(exc))
+                continue
             target = written_state(text)
             if target in (*FINISHED, "queued"):  # the move itself was interrupted
                 os.rename(path, queue.path(target, job_id))

@@ -254,6 +254,8 @@ class DashboardService:
         Raises:
             UserError: no X (or Wayland) display.
         """
+        from xmem_tui.workspace.naming import workspace_root
+
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             raise UserError("no display for the annotation window: DISPLAY is not set; reconnect with `ssh -X` "
                             "(or -Y), or review masks here in the preview.")
@@ -261,7 +263,7 @@ class DashboardService:
         if self.settings.config_file is not None:
             command += ["--config", str(self.settings.config_file)]
         command += ["annotate", str(path), "--frame", str(frame)]
-        log_path = self.settings.workspace_dir / path.stem / "annotate.log"
+        log_path = workspace_root(self.settings.workspace_dir, path) / "annotate.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log_file:
             return subprocess.Popen(command, cwd=self.settings.project_dir, stdin=subprocess.DEVNULL,

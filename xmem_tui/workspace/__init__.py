@@ -1,4 +1,5 @@
-"""On-disk state of one video: masks, provenance, objects, runs and locks, in ``workspace/<video stem>/``.
+"""On-disk state of one video: masks, provenance, objects, runs and locks, in ``workspace/<video name>/``
+(``workspace/clip.mp4/``; a folder of frames ``clip/`` gets ``workspace/clip.folder/``: :mod:`.naming`).
 
 Layout (all writes atomic: temp file, fsync, rename)::
 
@@ -21,8 +22,10 @@ metadata in :mod:`.metadata`), the records (:mod:`.records` over :mod:`.journal`
 
 from xmem_tui.workspace.facade import Workspace
 from xmem_tui.workspace.locks import WorkspaceBusy
+from xmem_tui.workspace.naming import workspace_name, workspace_root
 from xmem_tui.workspace.records import FrameRecord, ObjectInfo, RunInfo
 from xmem_tui.workspace.source import SourceChanged
 from xmem_tui.workspace.store import hard_soft
 
-__all__ = ["FrameRecord", "ObjectInfo", "RunInfo", "SourceChanged", "Workspace", "WorkspaceBusy", "hard_soft"]
+__all__ = ["FrameRecord", "ObjectInfo", "RunInfo", "SourceChanged", "Workspace", "WorkspaceBusy", "hard_soft",
+           "workspace_name", "workspace_root"]

@@ -4,6 +4,7 @@ It opens (probing the source, checking its fingerprint, rebuilding lost records)
 operation into the right sequence under the right lock: a save is "refresh records, refuse to replace a
 user edit with a propagated mask, write the mask pair, journal the record" under the write lock. The
 parts do the rest: :class:`~xmem_tui.workspace.store.MaskStore` (files),
+:class:`~xmem_tui.workspace.edits.ExternalEdits` (mask files changed by other programs),
 :class:`~xmem_tui.workspace.records.Records` (journal-backed records),
 :class:`~xmem_tui.workspace.history.History` (undo/redo), :class:`~xmem_tui.workspace.locks.Locks`.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -20,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xmem_tui.errors import WorkspaceError
+from xmem_tui.workspace.edits import ExternalEdits
 from xmem_tui.workspace.history import History, Snapshot
 from xmem_tui.workspace.journal import StateJournal
 from xmem_tui.workspace.locks import Locks
+from xmem_tui.workspace.naming import workspace_root
 from xmem_tui.workspace.records import (
     PROPAGATED,
     FrameRecord,
@@ -44,14 +48,15 @@ log = logging.getLogger(__name__)
 class Workspace:
     """One video's masks and state. Use :meth:`for_video` (or :meth:`open`) to get one."""
 
-    def __init__(self, root: Path, info: VideoInfo, processing_size: int) -> None:
+    def __init__(self, root: Path, info: VideoInfo, processing_size: int, max_objects: int = 9) -> None:
         from xmem_tui.media.resize import processing_shape
 
         self.root = Path(root)
         self.info = info
         self.video_path = Path(info.path)
         self._locks = Locks(self.root / "locks", self.video_path.name)
-        self._records = Records(StateJournal(self.root / "state.json", self.root / "frames.jsonl"))
+        repair = shlex.join(["xmem-tui", "repair", str(self.video_path)])
+        self._records = Records(StateJournal(self.root / "state.json", self.root / "frames.jsonl", repair))
         with self._locks.write():
             self._records.journal.load()
             current = fingerprint(info)
@@ -64,20 +69,26 @@ class Workspace:
                 self._records.journal.save()
             else:
                 self._store = MaskStore(self.root, self.shape)
-                if check_fingerprint(self._records.state.get("fingerprint", {}), current, self.root):
+                moved = check_fingerprint(self._records.state.get("fingerprint", {}), current, self.root)
+                if moved:
                     self._records.state["fingerprint"] = current
+                if self._records.upgrade(self._store.stats()) or moved:
                     self._records.journal.save()
         self._history = History(self.root / "history", self._store)
+        self._edits = ExternalEdits(self._store, self._records, self._locks, max_objects,
+                                    lambda i, mask, soft, how: self._write_locked(i, mask, soft, how, None, force=True))
 
     # ------------------------------------------------------------------ opening
     @classmethod
     def for_video(cls, settings: Settings, video_path: Path) -> Workspace:
-        """The workspace of ``video_path`` under the project's workspace folder (created if needed)."""
+        """The workspace of ``video_path`` under the project's workspace folder (created if needed; named by
+        :func:`~xmem_tui.workspace.naming.workspace_root`)."""
         video_path = Path(video_path).expanduser().resolve()
-        return cls.open(settings.workspace_dir / video_path.stem, video_path, settings.processing.size)
+        return cls.open(workspace_root(settings.workspace_dir, video_path), video_path, settings.processing.size,
+                        settings.processing.max_objects)
 
     @classmethod
-    def open(cls, root: Path, video_path: Path, processing_size: int = 480) -> Workspace:
+    def open(cls, root: Path, video_path: Path, processing_size: int = 480, max_objects: int = 9) -> Workspace:
         """Open (or create) the workspace in ``root`` for ``video_path``; probes the source (cached)."""
         from xmem_tui.media.probe import probe
 
@@ -90,7 +101,7 @@ class Workspace:
             if created:  # a bad video must not leave an empty workspace behind
                 shutil.rmtree(root, ignore_errors=True)
             raise
-        return cls(root, info, processing_size)
+        return cls(root, info, processing_size, max_objects)
 
     # ------------------------------------------------------------------ basic facts
     @property
@@ -121,15 +132,18 @@ class Workspace:
 
     # ------------------------------------------------------------------ masks
     def read_mask(self, index: int) -> np.ndarray | None:
-        """uint8 (h, w) index mask of frame ``index`` at processing resolution, or None if it has none."""
+        """uint8 (h, w) index mask of frame ``index`` at processing resolution, or None if it has none; a file
+        changed by another program is adopted as the user's edit first (:mod:`~xmem_tui.workspace.edits`)."""
         self._check_index(index)
-        return self._store.read_mask(index)
+        current = self._edits.current(index)
+        return None if current is None else current.mask
 
     def read_soft(self, index: int) -> np.ndarray | None:
-        """uint8 (K, h, w) soft masks (object k in channel k-1), or None; frames written without soft masks
-        (imports) get hard 0/255 masks derived from the index mask."""
+        """uint8 (K, h, w) soft masks (object k in channel k-1), or None; frames whose index mask names no
+        soft-mask file (imports, external edits, interrupted saves) get hard 0/255 masks derived from it."""
         self._check_index(index)
-        return self._store.read_soft(index)
+        current = self._edits.current(index)
+        return None if current is None else self._store.soft_of(index, current.mask, current.soft_crc)
 
     def write_frame(self, index: int, mask: np.ndarray, soft: np.ndarray | None = None,
                     provenance: str = PROPAGATED, run: str | None = None) -> FrameRecord:
@@ -155,27 +169,16 @@ class Workspace:
                       force: bool = False) -> FrameRecord:
         self._records.journal.refresh()
         if provenance == PROPAGATED and not force:
-            kept = self._user_record(index)
+            kept = self._edits.user_record_locked(index)
             if kept is not None:
                 log.info("frame %d was annotated by the user; the propagated mask is not stored", index)
                 return kept
         record = FrameRecord(provenance=provenance, run=run, time=time.time())
-        self._store.write(index, mask, soft, record)
+        stat = self._store.write(index, mask, soft, record)
         self._records.journal.refresh()
         self._records.ensure_objects(np.unique(mask))
-        self._records.record_frame(index, record)
+        self._records.record_frame(index, record, stat)
         return record
-
-    def _user_record(self, index: int) -> FrameRecord | None:
-        """The user's record of frame ``index``, from the journal or, if its line was lost, the mask file."""
-        existing = self._records.frame(index)
-        if existing is not None and existing.user:
-            return existing
-        embedded = self._store.recorded(index)
-        if embedded is not None and embedded.user:
-            self._records.record_frame(index, embedded)  # heal the journal
-            return embedded
-        return None
 
     def clear_frame(self, index: int) -> None:
         """Remove frame ``index``'s masks (it becomes empty)."""
@@ -189,11 +192,14 @@ class Workspace:
 
     # ------------------------------------------------------------------ records
     def records(self) -> dict[int, FrameRecord]:
-        """Every frame that has a mask, with its provenance (refreshed from disk)."""
+        """Every frame that has a mask, with its provenance (refreshed from disk; mask files changed by
+        other programs count as the user's edits, deleted ones are gone)."""
+        self._edits.sync()
         return self._records.frames()
 
     def user_frames(self) -> list[int]:
-        """Frames annotated by the user, sorted."""
+        """Frames annotated by the user (or whose mask another program changed), sorted."""
+        self._edits.sync()
         return self._records.user_frames()
 
     def runs(self) -> dict[str, RunInfo]:
@@ -206,6 +212,7 @@ class Workspace:
 
     def stale_frames(self) -> list[int]:
         """Propagated frames made before a later user edit upstream of them (to propagate again)."""
+        self._edits.sync()
         return self._records.stale_frames()
 
     @property
@@ -267,18 +274,15 @@ class Workspace:
 
     # ------------------------------------------------------------------ maintenance
     def rebuild_state(self) -> int:
-        """Rebuild the frame records from the masks' embedded provenance (after state.json was lost or corrupted).
-
-        Returns the number of frames recovered.
-        """
+        """Rebuild the frame records from the mask files (state.json lost or corrupted); returns their count."""
         with self._locks.write():
             count = self._rebuild_locked()
             self._records.journal.save()
         return count
 
     def _rebuild_locked(self) -> int:
-        frames, labels = self._store.scan()
-        self._records.replace_frames(frames, labels)
+        frames, labels, stats = self._store.scan()
+        self._records.replace_frames(frames, labels, stats)
         return len(frames)
 
     def compact(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from xmem_tui.errors import WorkspaceError
 from xmem_tui.fsutil import atomic_write_json
+from xmem_tui.workspace.schema import entry_ok, state_problem
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,10 @@ COMPACT_BYTES = 256 * 96
 class StateJournal:
     """``state`` is the merged view: the snapshot with every journal entry applied in order."""
 
-    def __init__(self, state_path: Path, journal_path: Path) -> None:
+    def __init__(self, state_path: Path, journal_path: Path, repair: str = "xmem-tui repair VIDEO") -> None:
         self.state_path = Path(state_path)
         self.journal_path = Path(journal_path)
+        self.repair = repair
         self.state: dict[str, Any] = {}
         self._offset = 0
         self._state_mtime = -1
@@ -44,8 +46,12 @@ class StateJournal:
         except FileNotFoundError:
             pass
         except ValueError as exc:
-            raise WorkspaceError(f"{self.state_path} is corrupt ({exc}); run `xmem-tui repair VIDEO` to "
+            raise WorkspaceError(f"{self.state_path} is corrupt ({exc}); run `{self.repair}` to "
                                  "rebuild it from the masks.") from exc
+        problem = state_problem(self.state) if self.state != {} else None
+        if problem:
+            raise WorkspaceError(f"{self.state_path} is not a workspace state ({problem}); run `{self.repair}` "
+                                 "to rebuild it from the masks.")
         self._offset = 0
         if self.state:
             self._replay()
@@ -66,10 +72,16 @@ class StateJournal:
         """Merge one entry (a frame write or clear, a run, an object, the engine choice) into ``state``."""
         if "f" in entry:
             key = str(entry["f"])
+            files = self.state.setdefault("files", {})
             if entry.get("clear"):
                 self.state["frames"].pop(key, None)
+                files.pop(key, None)
             else:
-                self.state["frames"][key] = {k: entry[k] for k in ("provenance", "run", "time")}
+                self.state["frames"][key] = {k: entry.get(k) for k in ("provenance", "run", "time")}
+                if entry.get("stat") is None:
+                    files.pop(key, None)
+                else:
+                    files[key] = list(entry["stat"])
         elif "run" in entry and "start" in entry:
             self.state.setdefault("runs", {})[entry["run"]] = {k: entry[k] for k in ("start", "backward", "time")}
         elif "object" in entry:
@@ -113,7 +125,11 @@ class StateJournal:
             if not line.strip():
                 continue
             try:
-                self.apply(json.loads(line))
-            except (ValueError, KeyError, TypeError):
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if entry_ok(entry):
+                self.apply(entry)
+            else:
                 log.warning("%s: skipping unreadable journal line %r", self.journal_path, line[:80])
         self._offset += end

@@ -18,11 +18,14 @@ from typing import Any
 
 from xmem_tui.errors import WorkspaceError
 from xmem_tui.workspace.journal import StateJournal
+from xmem_tui.workspace.schema import record_ok
 
-STATE_VERSION = 1
+#: 2: ``files`` records each mask file's (size, mtime_ns) as saved, to notice files changed by other programs.
+STATE_VERSION = 2
 USER_PREFIX = "user:"
 PROPAGATED = "propagated"
-USER_KINDS = ("click", "scribble", "free", "lasso", "import")
+#: ``edit``: the mask file was changed by another program (an image editor, a script) and kept as the truth.
+USER_KINDS = ("click", "scribble", "free", "lasso", "import", "edit")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,13 @@ class FrameRecord:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_json(cls, data: Any) -> FrameRecord | None:
+        """The record stored as ``data`` (a state entry or a mask's tEXt), or None when it is not one."""
+        if not record_ok(data):
+            return None
+        return cls(**_fields(data))
+
 
 @dataclass(frozen=True)
 class ObjectInfo:
@@ -64,6 +74,11 @@ class RunInfo:
     start: int
     backward: bool
     time: float
+
+
+def _fields(entry: dict[str, Any]) -> dict[str, Any]:
+    """A checked frame entry's FrameRecord fields (a state edited by hand may carry other keys)."""
+    return {"provenance": entry["provenance"], "run": entry.get("run"), "time": float(entry.get("time", 0.0))}
 
 
 def check_provenance(provenance: str) -> None:
@@ -87,28 +102,52 @@ class Records:
     def create(self, fingerprint: dict[str, Any], shape: tuple[int, int]) -> None:
         """Start the state of a new workspace (caller saves it)."""
         self.journal.state = {"version": STATE_VERSION, "fingerprint": fingerprint, "shape": list(shape),
-                              "objects": {}, "runs": {}, "frames": {}}
+                              "objects": {}, "runs": {}, "frames": {}, "files": {}}
+
+    def upgrade(self, stats: dict[int, tuple[int, int]]) -> bool:
+        """Bring a state made by an earlier version up to date (caller saves it when this returns True).
+
+        Its mask files were saved before their pixels carried a checksum: their current file stats are
+        taken as those of this app's saves, so they are trusted until another program changes them.
+        """
+        if self.state.get("version", 1) >= STATE_VERSION and "files" in self.state:
+            return False
+        self.state["files"] = {str(i): list(st) for i, st in stats.items()}
+        self.state["version"] = STATE_VERSION
+        return True
 
     # ------------------------------------------------------------------ frames
     def frames(self) -> dict[int, FrameRecord]:
         """Every frame that has a mask, with its provenance (refreshed from disk)."""
         self.journal.refresh()
-        return {int(k): FrameRecord(**v) for k, v in self.state["frames"].items()}
+        return {int(k): FrameRecord(**_fields(v)) for k, v in self.state["frames"].items()}  # checked on load
 
     def frame(self, index: int) -> FrameRecord | None:
         """Frame ``index``'s record as last read (no refresh: the caller refreshed under the lock)."""
         entry = self.state["frames"].get(str(index))
-        return FrameRecord(**entry) if entry else None
+        return FrameRecord(**_fields(entry)) if entry else None
 
-    def record_frame(self, index: int, record: FrameRecord) -> None:
-        self.journal.append({"f": index, **record.to_json()})
+    def record_frame(self, index: int, record: FrameRecord, stat: tuple[int, int] | None = None) -> None:
+        """Record frame ``index``'s save; ``stat`` is its mask file's (size, mtime_ns) as this app saw it."""
+        self.journal.append({"f": index, **record.to_json(), "stat": list(stat) if stat else None})
+
+    def file_stat(self, index: int) -> tuple[int, int] | None:
+        """Frame ``index``'s mask file (size, mtime_ns) as last saved or checked (no refresh)."""
+        stat = self.state.get("files", {}).get(str(index))
+        return (int(stat[0]), int(stat[1])) if stat else None
+
+    def file_stats(self) -> dict[int, tuple[int, int]]:
+        """Every recorded mask file's (size, mtime_ns), by frame (no refresh)."""
+        return {int(k): (int(v[0]), int(v[1])) for k, v in self.state.get("files", {}).items()}
 
     def record_clear(self, index: int) -> None:
         self.journal.append({"f": index, "clear": True})
 
-    def replace_frames(self, frames: dict[int, FrameRecord], labels: Iterable[int]) -> None:
+    def replace_frames(self, frames: dict[int, FrameRecord], labels: Iterable[int],
+                       stats: dict[int, tuple[int, int]]) -> None:
         """Set every frame record at once (a rebuild from the mask files; caller saves the state)."""
         self.state["frames"] = {str(i): r.to_json() for i, r in frames.items()}
+        self.state["files"] = {str(i): list(st) for i, st in stats.items()}
         self.ensure_objects(labels, journal=False)
 
     def user_frames(self) -> list[int]:

@@ -2,21 +2,26 @@
 
 A frame's two files are written as a pair, soft masks first, and the index mask (renamed last) records
 the CRC of the soft-mask file it belongs to, so a save killed between the two renames is detected on
-read and the frame's soft masks are then derived from its index mask. Each file is written atomically
-(temp file, fsync, rename). Locking and records are the caller's business
-(:class:`~xmem_tui.workspace.facade.Workspace`).
+read and the frame's soft masks are then derived from its index mask; an index mask that records no
+such link (another tool's) never gets a soft-mask file's edges. The index mask also records a CRC of
+its own pixels, which tells this app's saves from files changed by other programs
+(:mod:`~xmem_tui.workspace.edits`). Each file is written atomically (temp file, fsync, rename). Locking
+and records are the caller's business (:class:`~xmem_tui.workspace.facade.Workspace`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from xmem_tui.errors import UserError, WorkspaceError
-from xmem_tui.workspace.metadata import file_crc, mask_text, read_meta
+from xmem_tui.workspace.labels import INDEX, MaskValues, read_values
+from xmem_tui.workspace.metadata import MaskMeta, file_crc, mask_digest, mask_text, meta_from_text
 from xmem_tui.workspace.records import FrameRecord
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,27 @@ def read_soft_file(path: Path, plane_height: int) -> np.ndarray:
     return read_soft_mask(path, rows // plane_height)
 
 
+Stat = tuple[int, int]
+"""A mask file's (size, mtime_ns): what changes when any program rewrites it (compared before decoding)."""
+
+
+@dataclass(frozen=True)
+class StoredMask:
+    """A frame's index mask file as read.
+
+    Attributes:
+        values: its pixels as values of one kind (an index mask, or another tool's grey or colour image).
+        meta: what its text chunks say (provenance, soft-mask link, pixel checksum).
+        stat: the file's (size, mtime_ns) when it was read.
+        genuine: this app saved exactly these pixels for this frame (the pixel checksum matches).
+    """
+
+    values: MaskValues
+    meta: MaskMeta
+    stat: Stat
+    genuine: bool
+
+
 class MaskStore:
     """Index and soft mask files of one workspace at processing ``shape`` (height, width)."""
 
@@ -72,84 +98,107 @@ class MaskStore:
 
     def indices(self) -> list[int]:
         """Frames that have an index mask file, sorted."""
-        return sorted(int(p.stem) for p in (self.root / "masks").glob("*.png") if p.stem.isdigit())
+        return sorted(self.stats())
 
-    def read_mask(self, index: int) -> np.ndarray | None:
-        """uint8 (h, w) index mask of frame ``index``, or None if it has none."""
-        from xmem_tui.media.masks import read_index_mask
+    def stats(self) -> dict[int, Stat]:
+        """Every index mask file's :data:`Stat`, by frame (one directory read and one stat per file)."""
+        found: dict[int, Stat] = {}
+        with os.scandir(self.root / "masks") as entries:
+            for entry in entries:
+                stem = entry.name.removesuffix(".png")
+                if stem.isdigit() and entry.name == frame_name(int(stem)):
+                    with contextlib.suppress(OSError):
+                        st = entry.stat()
+                        found[int(stem)] = (st.st_size, st.st_mtime_ns)
+        return found
 
+    def stat(self, index: int) -> Stat | None:
+        try:
+            st = self.mask_path(index).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def load(self, index: int) -> StoredMask | None:
+        """Frame ``index``'s index mask file as read, or None when it has none.
+
+        Raises:
+            MediaError: the file is not a readable image (torn, or not an image at all).
+        """
         path = self.mask_path(index)
-        return read_index_mask(path) if path.exists() else None
+        stat = self.stat(index)
+        if stat is None:
+            return None
+        values = read_values(path)
+        meta = meta_from_text(values.text, path)
+        genuine = values.kind == INDEX and meta.mask_crc == mask_digest(index, values.values)
+        return StoredMask(values=values, meta=meta, stat=stat, genuine=genuine)
 
-    def read_soft(self, index: int) -> np.ndarray | None:
-        """uint8 (K, h, w) soft masks, or hard ones derived from the index mask when none belong to it."""
+    def soft_of(self, index: int, mask: np.ndarray, soft_crc: str | None) -> np.ndarray:
+        """uint8 (K, h, w) soft masks of frame ``index`` whose index mask is ``mask``: its soft-mask file when the
+        index mask names that very file (``soft_crc``), else hard masks derived from ``mask``."""
         path = self.soft_path(index)
-        if path.exists() and self._soft_matches(index, path):
-            return read_soft_file(path, self.shape[0])
-        mask = self.read_mask(index)
-        return None if mask is None else hard_soft(mask, max(int(mask.max()), 1))
+        if soft_crc is not None and path.exists():
+            if file_crc(path) == soft_crc:
+                return read_soft_file(path, self.shape[0])
+            log.warning("%s does not belong to frame %d's mask (interrupted save); using hard masks", path, index)
+        return hard_soft(mask, max(int(mask.max()), 1))
 
     def check_shape(self, index: int, mask: np.ndarray) -> None:
         if mask.shape != self.shape:
             raise WorkspaceError(f"{self.root}: mask for frame {index} is {mask.shape[1]}x{mask.shape[0]}, "
                                  f"the workspace stores {self.shape[1]}x{self.shape[0]}; resize it first.")
 
-    def write(self, index: int, mask: np.ndarray, soft: np.ndarray, record: FrameRecord) -> None:
-        """Write the pair: soft masks, then the index mask naming them (see the module docstring)."""
+    def write(self, index: int, mask: np.ndarray, soft: np.ndarray, record: FrameRecord) -> Stat:
+        """Write the pair: soft masks, then the index mask naming them (see the module docstring).
+
+        Returns:
+            the new index mask file's :data:`Stat`.
+        """
         from xmem_tui.media.masks import write_index_mask, write_soft_mask
 
         write_soft_mask(self.soft_path(index), np.ascontiguousarray(soft, dtype=np.uint8))
         try:
-            write_index_mask(self.mask_path(index), mask, text=mask_text(record, self.soft_path(index)))
+            text = mask_text(record, self.soft_path(index), index, mask)
+            write_index_mask(self.mask_path(index), mask, text=text)
         except BaseException:
             # The soft masks just written belong to a mask that was not saved (full disk...): drop them, so
             # the frame's soft masks are derived from its previous index mask instead of contradicting it.
-            with contextlib.suppress(FileNotFoundError):
-                self.soft_path(index).unlink()
+            self.drop_soft(index)
             raise
+        stat = self.stat(index)
+        assert stat is not None  # written just now, under the caller's write lock
+        return stat
+
+    def drop_soft(self, index: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.soft_path(index).unlink()
 
     def clear(self, index: int) -> None:
         for path in (self.mask_path(index), self.soft_path(index)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-    def recorded(self, index: int) -> FrameRecord | None:
-        """The record embedded in frame ``index``'s index mask (None: no file, none recorded, unreadable)."""
-        path = self.mask_path(index)
-        if not path.exists():
-            return None
-        try:
-            return read_meta(path).record
-        except (UserError, OSError):
-            return None
+    def scan(self) -> tuple[dict[int, FrameRecord], list[int], dict[int, Stat]]:
+        """Every mask file's embedded record, the object ids they hold and the files this app saved (to
+        rebuild lost records).
 
-    def scan(self) -> tuple[dict[int, FrameRecord], list[int]]:
-        """Every mask file's embedded record and the object ids they hold (to rebuild lost records).
-
-        A mask without a readable record counts as imported by the user, at its file's time.
+        A mask without a readable record counts as the user's edit, at its file's time; it gets no
+        :data:`Stat`, so it is checked (and converted) like any file changed outside the app.
         """
         frames: dict[int, FrameRecord] = {}
         labels: set[int] = set()
+        stats: dict[int, Stat] = {}
         for index in self.indices():
             path = self.mask_path(index)
-            record = FrameRecord(provenance="user:import", time=path.stat().st_mtime)
+            record = FrameRecord(provenance="user:edit", time=path.stat().st_mtime)
             try:
-                record = read_meta(path).record or record
-                labels.update(int(v) for v in np.unique(self.read_mask(index)))
+                stored = self.load(index)
             except (UserError, OSError) as exc:
-                log.warning("%s: unreadable mask or provenance (%s); recorded as imported", path, exc)
+                log.warning("%s: unreadable mask (%s); recorded as the user's edit", path, exc)
+                stored = None
+            if stored is not None and stored.meta.record is not None and stored.values.kind == INDEX:
+                record, stats[index] = stored.meta.record, stored.stat
+                labels.update(int(v) for v in stored.values.distinct())
             frames[index] = record
-        return frames, sorted(labels)
-
-    def _soft_matches(self, index: int, soft_path: Path) -> bool:
-        """Whether the soft-mask file is the one saved with the current index mask."""
-        try:
-            expected = read_meta(self.mask_path(index)).soft_crc
-        except (OSError, WorkspaceError):
-            return False
-        if expected is None:
-            return True  # written by a tool that records no checksum
-        matches = file_crc(soft_path) == expected
-        if not matches:
-            log.warning("%s does not belong to frame %d's mask (interrupted save); using hard masks", soft_path, index)
-        return matches
+        return frames, sorted(labels), stats

@@ -23,4 +23,4 @@ def run(job: Job, ctx: RunContext) -> Generator[Progress, None, ExportResult]:
     return (yield from export_job.run_export(request, ctx.settings, ctx.video_path, ctx.cancelled))
 
 
-SPEC = JobKind(name="export", run=run, result=ExportResult, order=20)
+SPEC = JobKind(name="export", run=run, result=ExportResult, order=20, request=ExportRequest)

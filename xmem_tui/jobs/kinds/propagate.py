@@ -44,4 +44,4 @@ def run(job: Job, ctx: RunContext) -> Generator[Progress, None, PropagationResul
                              complete=last.done == last.total)
 
 
-SPEC = JobKind(name="propagate", run=run, result=PropagationResult, order=10)
+SPEC = JobKind(name="propagate", run=run, result=PropagationResult, order=10, request=PropagationRequest)

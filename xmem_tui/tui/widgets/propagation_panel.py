@@ -31,7 +31,7 @@ def memory_text(stats: dict[str, object]) -> str:
     if "gpu_mem_used" not in stats:
         return device
     used, peak = _bytes(stats.get("gpu_mem_used")), _bytes(stats.get("gpu_mem_peak"))
-    if device.upper() in ("CPU", "MPS"):  # the figures are this process's RAM; the machine's total says little
+    if device.upper().startswith(("CPU", "MPS")):  # the figures are this process's RAM; the machine's total says little
         return f"{device} {used} used, {peak} peak"
     return f"{device} {used} used / {peak} peak / {_bytes(stats.get('gpu_mem_total'))}"
 
