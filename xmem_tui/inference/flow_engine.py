@@ -21,7 +21,7 @@ occluder. So each frame is labelled by competition between motion hypotheses:
    ``max_growth`` of its area in one frame is cut back to its moved region.
 
 The engine works at ``work_size`` (320 px on the shorter side) whatever the frames' size, and scales its
-masks back up (``bench/davis.py``: 0.659 J&F at 0.165 s of CPU per frame; 240 px gave 0.648 at 0.088 s).
+masks back up (``bench/davis.py``: 0.66 J&F at 0.16 s of CPU per frame; 240 px gave 0.65 at 0.09 s).
 A user mask given to :meth:`FlowEngine.step` replaces the state and retrains the colour models (anchor).
 """
 
@@ -111,6 +111,7 @@ class FlowEngine:
         self._unreliable = 0.0
         self._held = 0  # frames on which a guard kept an object's previous shape
         self._rng = np.random.default_rng(0)
+        cv2.setRNGSeed(0)  # RANSAC and GrabCut draw from OpenCV's RNG: same run, same masks, whatever ran before
 
     def memory_stats(self) -> MemoryStats:
         """Anchor frames memorised (working); extra: fraction of flow-unreliable pixels in the last frame,
