@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image
 
 from xmem_tui.inference.engine import Engine, index_from_probs
-from xmem_tui.inference.flow_engine import FlowEngine
+from xmem_tui.inference.evaluation import load_sequence
+from xmem_tui.inference.flow_engine import FlowConfig, FlowEngine
 from xmem_tui.media.synthetic import SceneSpec, render_scene
 
 
@@ -95,3 +97,53 @@ def test_round_trip_on_real_judo_frames(shared_dir: Path) -> None:
     back = _iou(index_from_probs(probs, [1]) == 1, gt == 1)
     assert moved < 0.9  # the fighters really move: frame 0's mask is not frame 7's
     assert back > 0.8
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (8, 8), (3, 200)])
+def test_tiny_frames_keep_the_mask(shape: tuple[int, int]) -> None:
+    """Too small for optical flow (it needs a few 8-pixel patches per side): the masks are carried over."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros(shape, np.uint8)
+    mask[: max(1, shape[0] // 2), : max(1, shape[1] // 2)] = 2
+    engine = FlowEngine()
+    engine.reset([2])
+    engine.step(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), mask)
+    for _ in range(3):
+        probs = engine.step(rng.integers(0, 256, (*shape, 3), dtype=np.uint8))
+        assert probs.shape == (2, *shape)
+        np.testing.assert_array_equal(index_from_probs(probs, [2]), mask)
+
+
+def _areas_on_noise(config: FlowConfig | None) -> list[int]:
+    """An object and a background of the same random colours, then frames of fresh noise: no motion
+    explains anything and the colour models cannot tell object from background."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros((120, 160), np.uint8)
+    mask[40:80, 60:100] = 1
+    engine = FlowEngine(config)
+    engine.reset([1])
+    engine.step(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), mask)
+    return [int((index_from_probs(engine.step(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)), [1]) == 1).sum())
+            for _ in range(12)]
+
+
+def test_collapsed_evidence_never_spreads_the_mask() -> None:
+    areas = _areas_on_noise(None)
+    assert max(areas) <= 1600 * (1 + FlowConfig().max_growth) * 1.05  # one frame's allowed growth at most...
+    assert areas[-1] <= 1600  # ...and no spreading: it keeps its shape or shrinks
+    unguarded = _areas_on_noise(FlowConfig(min_reliable=0.0, max_growth=math.inf))
+    assert max(unguarded) > 3 * 1600  # the same engine without its guards spreads over the background
+
+
+def test_scene_cut_keeps_the_previous_shape(shared_dir: Path) -> None:
+    """A cut to another shot: the flow is inconsistent almost everywhere, so the mask is held as it was."""
+    davis = shared_dir / "media" / "davis16"
+    camel = load_sequence(davis / "camel", stop=2)
+    cows = load_sequence(davis / "cows", stop=1)
+    engine = FlowEngine()
+    engine.reset([1])
+    engine.step(camel.frames[0], camel.truth[0])
+    before = index_from_probs(engine.step(camel.frames[1]), [1])
+    after = index_from_probs(engine.step(cows.frames[0]), [1])
+    assert engine.memory_stats().extra["held"] == 1
+    np.testing.assert_array_equal(after, before)
