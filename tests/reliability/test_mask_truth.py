@@ -58,7 +58,7 @@ def test_a_mask_edited_outside_the_app_is_what_export_window_and_propagation_use
     stale_soft = file_digests(ws.root / "soft")["00010.png"]
 
     assert main([*config, "export", "clip.mp4", "--kind", "masks"]) == 0  # a fresh process: export
-    exported = read_index_mask(annotated.root / "exports" / "clip_masks" / "00010.png")
+    exported = read_index_mask(annotated.root / "exports" / "clip_masks_png" / "00010.png")
     assert (exported[expected > 0] == expected[expected > 0]).mean() > 0.95
     assert (exported[expected == 0] == 0).mean() > 0.99  # the propagated object 1 is gone
     ws = annotated.workspace()
