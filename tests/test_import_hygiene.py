@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -103,3 +104,13 @@ def test_core_modules_load_no_ui() -> None:
             " or m.startswith('xmem_tui.annotate')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_only_media_opens_a_video() -> None:
+    """media/ is the one place that opens a video (probe, reader, encoder, the export's self-check), so every
+    reader sees the same frames at the same times; a second ``av.open`` elsewhere would re-derive them."""
+    package = REPO / "xmem_tui"
+    openers = re.compile(r"\bav\.open\(|cv2\.VideoCapture\(|cv2\.VideoWriter\(")
+    offenders = [str(p.relative_to(package)) for p in sorted(package.rglob("*.py"))
+                 if p.parent.name != "media" and openers.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

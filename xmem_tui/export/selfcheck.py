@@ -1,13 +1,13 @@
 """Self-check of a written export against its source: the export only counts if this passes.
 
-The output is re-opened with PyAV and decoded, and compared with the presentation timeline of the frames
-the export wrote (:class:`~xmem_tui.export.pipeline.SourceTimeline`, from the source's probe): frame
-count, every frame's presentation time (the source pts rescaled to the output's time base with FFmpeg's
-rounding, compared exactly, and never more than 1 ms off), the end time (last pts + last duration), the
-display rotation and the colour tags. Every source audio track must be in the output, its sound starting
-at the source's offset from the first video frame (measured at the first audible sample, so encoder
-priming does not count) and lasting as long as the source's within one audio frame. Image sequences have
-no timestamps: their frame count and sizes are checked, and the source times are in the report and in the
+The output is decoded again through :mod:`~xmem_tui.media.decoded`, and compared with the presentation
+timeline of the frames the export wrote (:class:`~xmem_tui.export.pipeline.SourceTimeline`, from the source's
+probe): frame count, every frame's presentation time (the source pts rescaled to the output's time base with
+FFmpeg's rounding, compared exactly, and never more than 1 ms off), the end time (last pts + last duration),
+the display rotation and the colour tags. Every source audio track must be in the output, its sound starting
+at the source's offset from the first video frame (measured at the first audible sample, so encoder priming
+does not count) and lasting as long as the source's within one audio frame. Image sequences have no
+timestamps: their frame count and sizes are checked, and the source times are in the report and in the
 folder's ``timestamps.csv``.
 """
 
@@ -18,13 +18,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 from PIL import Image
 
 from xmem_tui.export.pipeline import SourceTimeline
 from xmem_tui.export.sinks import TIMESTAMPS, format_seconds
 from xmem_tui.media.audio import AudioSpan, audio_span
 from xmem_tui.media.color import ColorTags
+from xmem_tui.media.decoded import decode_timing
 from xmem_tui.media.encode import rescale
 
 log = logging.getLogger(__name__)
@@ -41,19 +41,8 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
                 ) -> dict[str, Any]:
     """Compare one video output with the source timeline; ``problems`` is empty when it passes."""
     problems: list[str] = []
-    with av.open(str(out)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        out_tb = stream.time_base
-        pts: list[int] = []
-        durations: list[int] = []
-        first: av.VideoFrame | None = None
-        for frame in container.decode(stream):
-            first = first or frame
-            pts.append(int(frame.pts))
-            durations.append(int(frame.duration or 0))
-        has_audio = bool(container.streams.audio)
-        codec = stream.codec_context.name  # read now: a stream must not be touched once the file is closed
+    decoded = decode_timing(out)
+    out_tb, pts, durations, has_audio = decoded.time_base, decoded.pts, decoded.durations, decoded.has_audio
     expected = [rescale(p + src.shift, src.time_base, out_tb) for p in src.pts]
     report: dict[str, Any] = {
         "path": str(out),
@@ -84,15 +73,15 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
                               "output_s": float(out_end - pts[0] * out_tb)}
         if abs(out_end - src_end) > tick:
             problems.append(f"ends at {float(out_end):.6f}s, source at {float(src_end):.6f}s")
-    got_rotation = int(first.rotation or 0) if first is not None else 0
+    got_rotation = decoded.rotation
     report["rotation"] = {"source": src.rotation, "output": got_rotation}
     if got_rotation % 360 != rotation % 360:
         problems.append(f"display rotation {got_rotation} != expected {rotation}")
-    if first is not None and src.color is not None:
-        report["color"] = {"source": src.color.to_json(), "output": ColorTags.of_frame(first).to_json()}
-        video_range = codec == "prores"  # ProRes has no full-range form: a full-range source is converted
-        problems += _color_problems(src.color, ColorTags.of_frame(first),
-                                    skip_range=first.format.name == "gray" or video_range)
+    if decoded.color is not None and src.color is not None:
+        report["color"] = {"source": src.color.to_json(), "output": decoded.color.to_json()}
+        video_range = decoded.codec == "prores"  # ProRes has no full-range form: a full-range source is converted
+        problems += _color_problems(src.color, decoded.color,
+                                    skip_range=decoded.pixel_format == "gray" or video_range)
     video_start = (pts[0] * out_tb if pts else Fraction(0), src.pts[0] * src.time_base if src.pts else Fraction(0))
     report["audio"] = _audio_report(out, source, video_start, expect_audio, has_audio, tick, problems)
     report["problems"] = problems
