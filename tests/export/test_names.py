@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from xmem_tui.config import load_settings
-from xmem_tui.export.options import name_max, output_paths, report_path, resolve, temporary
+from xmem_tui.export.options import export_stem, name_max, output_paths, report_path, resolve, temporary
 from xmem_tui.export.request import ExportRequest
 from xmem_tui.media.probe import probe
 
@@ -100,3 +100,17 @@ def test_h265_refuses_frames_narrower_than_x265_can_take(settings: Any, tmp_path
     ws.write_frame(0, clip.masks[0], provenance="user:import")
     with pytest.raises(ExportError, match=r"too narrow for h265 \(at least 64\); use --codec h264"):
         run(settings, video, kind="greenscreen", codec="h265")
+
+
+def test_sources_of_one_stem_get_exports_of_their_own(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "clip").mkdir(parents=True)
+    for name in ("clip.mp4", "clip.AVI", "other.mp4", ".clip.mp4.probe"):
+        (source / name).write_bytes(b"")
+    assert export_stem(source / "other.mp4") == "other"
+    assert export_stem(source / "clip.mp4") == "clip_mp4"
+    assert export_stem(source / "clip.AVI") == "clip_avi"
+    assert export_stem(source / "clip") == "clip_folder"
+    (source / "clip.AVI").unlink()
+    (source / "clip").rmdir()
+    assert export_stem(source / "clip.mp4") == "clip"

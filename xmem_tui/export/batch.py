@@ -23,12 +23,12 @@ def request_for(request: ExportRequest, settings: Any, video: Path) -> ExportReq
     """
     if request.out is None:
         return request
-    from xmem_tui.export.options import output_paths, resolve
+    from xmem_tui.export.options import export_stem, output_paths, resolve
 
     folder = Path(request.out).expanduser()
     if not folder.is_absolute():
         folder = settings.project_dir / folder
     into = dataclasses.replace(settings, paths=dataclasses.replace(settings.paths, exports_dir=str(folder)))
     options = resolve(dataclasses.replace(request, out=None), into)
-    name = output_paths(dataclasses.replace(options, per_object=False), into, Path(video).stem, [])[0]
+    name = output_paths(dataclasses.replace(options, per_object=False), into, export_stem(Path(video)), [])[0]
     return dataclasses.replace(request, out=str(name))

@@ -22,7 +22,7 @@ from xmem_tui.errors import MediaError
 from xmem_tui.export.composite import make_compositor
 from xmem_tui.export.errors import ExportError, SelfCheckFailed
 from xmem_tui.export.mattes import MaskSet, MatteStream
-from xmem_tui.export.options import ExportOptions, output_paths, report_path, resolve, temporary
+from xmem_tui.export.options import ExportOptions, export_stem, output_paths, report_path, resolve, temporary
 from xmem_tui.export.pipeline import ExportPipeline, Stage
 from xmem_tui.export.registry import Preparation
 from xmem_tui.export.request import ExportRequest, ExportResult
@@ -90,7 +90,7 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
     if codec.encoder == "libx265" and written[0] < 64:  # x265 writes past its buffers on narrower frames
         raise ExportError(f"{video}: {written[0]} pixels is too narrow for {codec.name} (at least 64); "
                           "use --codec h264.")
-    finals = output_paths(opts, settings, video.stem, objects)
+    finals = output_paths(opts, settings, export_stem(video), objects)
     kept = [p for p in finals if p.exists()]
     if kept and not opts.overwrite:
         raise ExportError(f"{kept[0]} already exists and was kept; pass --overwrite (overwrite = yes in the "

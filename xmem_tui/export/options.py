@@ -112,6 +112,24 @@ _DERIVED = len("_obj255") + len(".check.json") + _ATOMIC
 _FALLBACK_NAME_MAX = 255
 
 
+def export_stem(video: Path) -> str:
+    """What default export names of ``video`` start with: its stem, plus its extension (``clip_avi``, or
+    ``clip_folder`` for a folder of frames) when another source beside it has the same stem.
+
+    ``clip.mp4`` and ``clip.avi`` have workspaces of their own, so their exports must not meet under one
+    name either: there ``--overwrite`` would replace one video's export with the other's.
+    """
+    video = Path(video)
+    try:
+        shared = any(p.stem == video.stem and p.name != video.name and not p.name.startswith(".")
+                     for p in video.parent.iterdir())
+    except OSError:
+        shared = False
+    if not shared:
+        return video.stem
+    return f"{video.stem}_{'folder' if video.is_dir() else video.suffix.lstrip('.').lower()}"
+
+
 def output_paths(opts: ExportOptions, settings: Any, stem: str, objects: list[int]) -> list[Path]:
     """Final output paths: one, or one per object (``NAME_obj2.mkv``) for per-object mattes.
 
