@@ -170,5 +170,7 @@ def export_one(video: Path, request: ExportRequest, settings: Settings) -> None:
         print(file=sys.stderr)
     for path in result.outputs:
         print(path)
+    if result.report:  # stdout stays the paths alone, for scripts
+        print(f"self-check {result.check() or 'unreadable'}: {result.report}", file=sys.stderr)
     if result.missing_masks:
         print(f"warning: {result.missing_masks} frames had no masks (empty matte)", file=sys.stderr)
