@@ -10,7 +10,8 @@ way in the same run; the targets of the weight-free engine are a mean J&F of 0.6
 its floor + 0.05. Speed is the engine's own steps at the processing size (frames resized as the app does):
 wall frames/s, and CPU seconds per frame over every thread of the process, which is what a loaded machine
 does not distort; the load average is printed with them. The last column says whether the frame with the
-lowest J is among the five that ``xmem-tui review`` lists first after this run (target: 7 of 10).
+lowest J is among the five that ``xmem-tui review`` lists first after this run (target: 7 of 10); the summary
+says what measuring review's signals cost per frame (wall time, not part of the engine's speed).
 
 ``--engine xmem`` / ``cutie`` use the checkpoint in the models folder, or with ``--synth`` the synthesized
 weights of ../shared/reference/synth_weights.py (right shapes, meaningless values: a speed and plumbing check
@@ -100,7 +101,8 @@ def table(engine: Engine, names: list[str], args: argparse.Namespace) -> None:
         n = len(seq.frames)
         worst = run.score.worst_frame
         hit = worst in run.review
-        rows.append((run.score.j_mean, run.score.f_mean, run.score.jf, floor.jf, n / run.wall_s, run.cpu_s / n, hit))
+        rows.append((run.score.j_mean, run.score.f_mean, run.score.jf, floor.jf, n / run.wall_s, run.cpu_s / n, hit,
+                     run.signals_s / n))
         print(f"{name:<16}{n:>7}{run.score.j_mean:7.3f}{run.score.f_mean:7.3f}{run.score.jf:7.3f}{floor.jf:7.3f}"
               f"{run.score.jf - floor.jf:+8.3f}{n / run.wall_s:7.2f}{run.cpu_s / n:9.3f}{worst!s:>9}"
               f"{'yes' if hit else 'no':>9}", flush=True)
@@ -112,7 +114,8 @@ def table(engine: Engine, names: list[str], args: argparse.Namespace) -> None:
     print()
     print(f"mean J&F {a[:, 2].mean():.3f} (weight-free engine's target >= 0.60); sequences at floor + 0.05 or more: "
           f"{int((a[:, 2] >= a[:, 3] + 0.05).sum())} of {len(rows)}; worst-J frame in review's top 5: "
-          f"{int(a[:, 6].sum())} of {len(rows)} (target 7 of 10)")
+          f"{int(a[:, 6].sum())} of {len(rows)} (target 7 of 10; its signals cost "
+          f"{1000 * a[:, 7].mean():.1f} ms a frame)")
     print(f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} CPUs; "
           f"CPU s/f is process CPU time (all threads) per frame")
 

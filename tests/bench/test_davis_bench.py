@@ -17,4 +17,4 @@ def test_davis_bench_prints_the_table_with_floor_speed_and_review_count(shared_d
     assert "J&F" in lines[1] and "floor" in lines[1] and "CPU s/f" in lines[1] and "in top 5" in lines[1]
     assert lines[3].split()[:2] == ["car-shadow", "8"] and lines[4].split()[:2] == ["dog", "8"]
     assert lines[6].startswith("mean")
-    assert "worst-J frame in review's top 5:" in out and "of 2" in out and "load average" in out
+    assert "worst-J frame in review's top 5:" in out and "of 2" in out and "ms a frame" in out and "load average" in out

@@ -350,6 +350,9 @@ def test_quality_signals_are_recorded_per_written_frame(ws: Workspace) -> None:
     assert signals[3].objects[1].iou_prev == 1.0
     # the fake's soft masks are 0.9 everywhere an object is: ambiguity |1 - |2*0.9-1|| = 0.2
     assert signals[3].objects[1].uncertainty == pytest.approx(0.2, abs=0.01)
+    # colours are compared with the annotated frame the run started from, then with the one it passed
+    assert [signals[i].anchor for i in sorted(signals)] == [0] * 5 + [6] * 5
+    assert all(o.colour is not None and o.colour_ref is not None for s in signals.values() for o in s.objects.values())
 
 
 # --------------------------------------------------------------------------- real weight-free engine

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from xmem_tui.inference.propagation import propagate, resume_point
+from xmem_tui.inference.quality import load_signals
 from xmem_tui.inference.request import PropagationRequest
 from xmem_tui.workspace import Workspace
 
@@ -121,6 +122,9 @@ def test_resume_covers_the_same_frames_as_an_uninterrupted_run(ws: Workspace, ke
     assert engine.permanent_masks  # the switch is restored
     np.testing.assert_array_equal(ws.read_mask(8), MASK_A)
     np.testing.assert_array_equal(ws.read_mask(10), MASK_B)
+    # quality signals go on as if uninterrupted: colours against the user frame last passed (6, then 9)
+    signals = load_signals(ws.quality_path)
+    assert [signals[i].anchor for i in (8, 10, 11)] == [6, 9, 9] and signals[8].prev == 7
 
 
 def test_flow_engine_fed_non_adjacent_masks_follows_the_last_one() -> None:

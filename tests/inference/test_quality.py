@@ -113,3 +113,14 @@ def test_reading_quality_signals_does_not_import_torch() -> None:
     code = "import sys, xmem_tui.inference.quality; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr[-500:]
+
+
+def test_files_written_before_colour_signals_still_load_and_rank(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    old = {"frame": 5, "prev": 4, "run": "r", "vanished": [], "appeared": [],
+           "objects": {"1": {"area": 0.1, "area_change": 0.5, "centroid_shift": 0.0, "iou_prev": 0.6,
+                             "uncertainty": None}}}
+    path.write_text(json.dumps(old) + "\n")
+    signals = load_signals(path)
+    assert signals[5].anchor is None and signals[5].objects[1].colour is None
+    assert [f for f, _, _ in rank_frames(signals)] == [5]

@@ -20,7 +20,8 @@ import numpy as np
 
 from xmem_tui.inference.engine import Engine, index_from_probs
 from xmem_tui.inference.metrics import SequenceScore, score_sequence
-from xmem_tui.inference.quality import frame_signals, rank_frames
+from xmem_tui.inference.quality import rank_frames
+from xmem_tui.inference.quality_meter import QualityMeter
 from xmem_tui.media.images import list_images, read_image_rgb
 from xmem_tui.media.masks import read_index_mask
 from xmem_tui.media.resize import mask_to_shape, to_processing
@@ -61,6 +62,7 @@ class EngineRun:
         review: the frames ``xmem-tui review`` lists first (best first), from this run's signals.
         wall_s: wall time of the engine's steps (frame 0 included).
         cpu_s: CPU time of the process (every thread) over the same steps.
+        signals_s: wall time of measuring the quality signals (frame 0's colour models included).
     """
 
     masks: list[np.ndarray]
@@ -68,6 +70,7 @@ class EngineRun:
     review: list[int]
     wall_s: float
     cpu_s: float
+    signals_s: float
 
 
 def run_engine(engine: Engine, seq: Sequence, size: int, review_top: int = 5) -> EngineRun:
@@ -78,8 +81,8 @@ def run_engine(engine: Engine, seq: Sequence, size: int, review_top: int = 5) ->
     first = mask_to_shape(seq.truth[0], to_processing(seq.truth[0], size).shape[:2])
     masks: list[np.ndarray] = []
     signals = []
-    prev: np.ndarray | None = None
-    wall = cpu = 0.0
+    meter = QualityMeter(labels)
+    wall = cpu = measuring = 0.0
     last = len(seq.frames) - 1
     for i, frame in enumerate(seq.frames):
         small = to_processing(frame, size)
@@ -88,14 +91,16 @@ def run_engine(engine: Engine, seq: Sequence, size: int, review_top: int = 5) ->
         wall += time.perf_counter() - t0
         cpu += time.process_time() - c0
         index = index_from_probs(probs, labels)
+        t0 = time.perf_counter()
         if i:
-            soft = np.rint(probs[1:] * 255).astype(np.uint8)
-            signals.append(frame_signals(i, index, soft, labels, prev, i - 1))
-        prev = index
+            signals.append(meter.measure(i, small, index, np.rint(probs[1:] * 255).astype(np.uint8)))
+        else:
+            meter.anchor(0, small, first)
+        measuring += time.perf_counter() - t0
         masks.append(mask_to_shape(index, shape))
     score = score_labels(masks, seq.truth, labels)
     review = [f for f, _, _ in rank_frames(signals, top=review_top)]
-    return EngineRun(masks, score, review, wall, cpu)
+    return EngineRun(masks, score, review, wall, cpu, measuring)
 
 
 def score_labels(masks: list[np.ndarray], truth: list[np.ndarray], labels: list[int]) -> SequenceScore:

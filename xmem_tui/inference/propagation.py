@@ -35,7 +35,8 @@ import numpy as np
 from xmem_tui.errors import WorkspaceError
 from xmem_tui.inference.engine import Engine, MemoryStats, PermanentMemory, index_from_probs
 from xmem_tui.inference.gpu import DeviceMemory, device_memory, gpu_lock, reset_peak
-from xmem_tui.inference.quality import QualityLog, frame_signals
+from xmem_tui.inference.quality import QualityLog
+from xmem_tui.inference.quality_meter import QualityMeter
 from xmem_tui.progress import Progress, Throttle, write_progress
 
 if TYPE_CHECKING:
@@ -285,7 +286,7 @@ class _Run:
         self.quality = QualityLog(ws.quality_path)
         self.throttle = Throttle(PROGRESS_INTERVAL)
         self.labels: list[int] = []
-        self.prev: tuple[int, np.ndarray] | None = None  # last frame and mask in propagation order (writer)
+        self.meter: QualityMeter | None = None  # quality signals; set up by _prime, then used by the writer
         self.frame_time: float | None = None
         self.last: FrameResult | None = None
 
@@ -303,7 +304,7 @@ class _Run:
             self.quality.compact()
             self.quality.forget(plan.user)
             reset_peak(self.device)
-            self.prev = self._prime(frames, resume)
+            self._prime(frames, resume)
             self._publish(self._result(plan.start, done, True), "starting", "running", force=True)
             tick = time.perf_counter()
             for index, frame in frames.iter(plan.frames(resume)):
@@ -328,7 +329,7 @@ class _Run:
                 tick = now
                 done += 1
                 result = self._result(index, done, user_mask is not None)
-                pending = (result, writer.submit(self._write, result, probs, user_mask))
+                pending = (result, writer.submit(self._write, result, probs, user_mask, frame))
             else:
                 state, message = "done", f"propagated {plan.total} frames {self.direction}"
             if pending is not None:
@@ -359,13 +360,14 @@ class _Run:
         self.last = result
         return result
 
-    def _prime(self, frames: _Frames, resume: int) -> tuple[int, np.ndarray]:
-        """Reset the engine and feed it the input frames up to ``resume``; returns (frame, its mask).
+    def _prime(self, frames: _Frames, resume: int) -> None:
+        """Reset the engine, feed it the input frames up to ``resume`` and set up the quality meter.
 
         Order: the other user frames (keyframe memory; farthest from the start first, so the nearest
         weigh most where an engine blends its anchors), the start frame, the user frames already passed
         (clear-memory runs; otherwise they were primed), and on resume the last written frame, which is
-        not the user's and so is not made permanent.
+        not the user's and so is not made permanent. The meter compares colours with the last of these
+        that is the user's (or the start frame) and jumps with the last one fed.
         """
         plan, ws = self.plan, self.ws
         keyframes: list[tuple[int, np.ndarray]] = []
@@ -400,27 +402,42 @@ class _Run:
                 self.engine.step(frames.get(index), mask, end=False)
         if keyframes:
             log.info("primed memory with %d annotated frames in %.2f s", len(keyframes), time.perf_counter() - tick)
+        self.meter = QualityMeter(self.labels, self.run_id)
         for index, mask in zip(inputs, masks, strict=True):
             transient = index == resume != plan.start
+            image = frames.get(index)
             with gpu_lock(), _not_permanent(self.engine, transient):
-                self.engine.step(frames.get(index), mask, end=index == plan.end)
-        return inputs[-1], masks[-1]
+                self.engine.step(image, mask, end=index == plan.end)
+            if not transient:
+                self.meter.anchor(index, image, mask)
+        if resume != plan.start:  # colours as the run left them: against the user frame it passed last, if any
+            last_user = max((u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0),
+                            key=lambda u: abs(u - plan.start), default=None)
+            if last_user is not None and last_user not in inputs and (kept := ws.read_mask(last_user)) is not None:
+                self.meter.anchor(last_user, frames.get(last_user), kept)
+            self.meter.follow(resume, masks[-1])
 
-    def _write(self, result: FrameResult, probs: np.ndarray, user_mask: np.ndarray | None) -> None:
-        """Writer thread: store a propagated frame (unless the user annotated it), its signals, progress."""
+    def _write(self, result: FrameResult, probs: np.ndarray, user_mask: np.ndarray | None,
+               image: np.ndarray) -> None:
+        """Writer thread: store a propagated frame (unless the user annotated it), its signals, progress.
+
+        A user's frame (given, or annotated while the run went on) becomes the meter's new anchor.
+        """
+        assert self.meter is not None, "the run was primed"
         index = result.frame
-        if user_mask is not None:
-            mask = user_mask
-        elif index in self.ws.user_frames():  # annotated by the user while we ran: theirs wins
-            mask = self.ws.read_mask(index)
+        if user_mask is None and index in self.ws.user_frames():  # annotated by the user while we ran: theirs wins
+            user_mask = self.ws.read_mask(index)
             log.info("frame %d was annotated during the run; keeping the user's mask", index)
+            if user_mask is None:  # and cleared again: nothing to compare with
+                self._publish(result, None, "running")
+                return
+        if user_mask is not None:
+            self.meter.anchor(index, image, user_mask)
         else:
             mask = index_from_probs(probs, self.labels)
             soft = _soft_from_probs(probs)
             self.ws.write_frame(index, mask, soft, provenance="propagated", run=self.run_id)
-            prev_frame, prev_mask = self.prev if self.prev is not None else (None, None)
-            self.quality.append(frame_signals(index, mask, soft, self.labels, prev_mask, prev_frame, self.run_id))
-        self.prev = (index, mask)
+            self.quality.append(self.meter.measure(index, image, mask, soft))
         self._publish(result, None, "running")
 
     def _time(self, dt: float) -> None:

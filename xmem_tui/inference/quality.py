@@ -8,6 +8,12 @@ workspace's ``quality.jsonl`` (one JSON object per line, so a reader in another 
 to skip a torn last line); :func:`rank_frames` turns them into a short list with reasons, which
 ``xmem-tui review`` prints and the dashboard shows.
 
+Jumps only mark where tracking *starts* to go wrong; a mask that drifted stays wrong over long, calm
+stretches. The propagation therefore also records how well the colours of the nearest annotated frame
+still explain each mask (:mod:`xmem_tui.inference.appearance`, measured by
+:class:`xmem_tui.inference.quality_meter.QualityMeter`): the level of error, not just its onset, which is
+what puts the worst frames of a drifting run first.
+
 Nothing here imports torch: the dashboard reads the same file.
 """
 
@@ -16,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,10 @@ MIN_AREA = 1e-4
 _SUPPORT = 25
 #: Ambiguity 1 - |2p - 1| of every uint8 probability: 0 when decided, 1 at p = 0.5.
 _AMBIGUITY = 1.0 - np.abs(2.0 * np.arange(256) / 255.0 - 1.0)
+#: A loss of colour agreement (relative to the annotated frame's) this large scores 1 ("clearly suspicious").
+_COLOUR_UNIT = 0.05
+#: Smaller losses are within what lighting and pose change on a right mask: not scored.
+_COLOUR_MIN_DROP = 0.05
 #: Compact the log when it holds this many more lines than distinct frames.
 _COMPACT_SLACK = 2000
 
@@ -48,6 +58,10 @@ class ObjectSignal:
         centroid_shift: centroid displacement from the previous frame as a fraction of the frame diagonal.
         iou_prev: IoU of the object's mask with the previous frame's mask of the same object.
         uncertainty: mean ambiguity (1 - |2p - 1|) of the soft mask over the pixels where p > 0.1.
+        colour: agreement of the mask with the colours of the object in the annotated frame ``anchor``
+            (:class:`~xmem_tui.inference.appearance.ColourAgreement`, 0..1); None when not measured.
+        colour_ref: the same agreement on the annotated frame itself, with its own mask (what a right
+            mask scores; an agreement below it is the sign of error).
     """
 
     area: float
@@ -55,11 +69,17 @@ class ObjectSignal:
     centroid_shift: float | None
     iou_prev: float | None
     uncertainty: float | None
+    colour: float | None = None
+    colour_ref: float | None = None
 
 
 @dataclass(frozen=True)
 class FrameSignals:
-    """Quality signals of one propagated frame, relative to the frame before it in propagation order."""
+    """Quality signals of one propagated frame, relative to the frame before it in propagation order and
+    (``anchor``, when colours were measured) to the annotated frame the run started from or last passed.
+
+    Files written before ``anchor`` and the colour fields existed load with them None.
+    """
 
     frame: int
     prev: int | None
@@ -67,21 +87,25 @@ class FrameSignals:
     objects: dict[int, ObjectSignal]
     vanished: tuple[int, ...]
     appeared: tuple[int, ...]
+    anchor: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"frame": self.frame, "prev": self.prev, "run": self.run, "vanished": list(self.vanished),
-                "appeared": list(self.appeared),
+                "appeared": list(self.appeared), "anchor": self.anchor,
                 "objects": {str(k): vars(v) for k, v in sorted(self.objects.items())}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameSignals:
         return cls(frame=int(data["frame"]), prev=data.get("prev"), run=data.get("run"),
                    objects={int(k): ObjectSignal(**v) for k, v in data.get("objects", {}).items()},
-                   vanished=tuple(data.get("vanished", ())), appeared=tuple(data.get("appeared", ())))
+                   vanished=tuple(data.get("vanished", ())), appeared=tuple(data.get("appeared", ())),
+                   anchor=data.get("anchor"))
 
 
 def frame_signals(frame: int, index: np.ndarray, soft: np.ndarray | None, labels: Iterable[int],
-                  prev_index: np.ndarray | None, prev: int | None = None, run: str | None = None) -> FrameSignals:
+                  prev_index: np.ndarray | None, prev: int | None = None, run: str | None = None,
+                  colour: Mapping[int, tuple[float, float]] | None = None, anchor: int | None = None,
+                  ) -> FrameSignals:
     """Measure one frame.
 
     Args:
@@ -92,7 +116,11 @@ def frame_signals(frame: int, index: np.ndarray, soft: np.ndarray | None, labels
         prev_index: index mask of the previous frame in propagation order (None for the first).
         prev: index of that previous frame.
         run: propagation run id, kept so a reader can tell runs apart.
+        colour: per object, (agreement, reference agreement) with the colours of annotated frame ``anchor``
+            (see :class:`~xmem_tui.inference.quality_meter.QualityMeter`); objects left out are not measured.
+        anchor: that annotated frame.
     """
+    colour = colour or {}
     h, w = index.shape
     n = float(h * w)
     diagonal = float(np.hypot(h, w))
@@ -121,10 +149,11 @@ def frame_signals(frame: int, index: np.ndarray, soft: np.ndarray | None, labels
                 iou = np.count_nonzero(cur & old) / union
                 if area >= MIN_AREA:
                     shift = float(np.hypot(*(_centroid(cur) - _centroid(old)))) / diagonal
+        agree, ref = colour.get(k, (None, None))
         objects[int(k)] = ObjectSignal(area=area, area_change=change, centroid_shift=shift, iou_prev=iou,
-                                       uncertainty=uncertainty)
+                                       uncertainty=uncertainty, colour=agree, colour_ref=ref)
     return FrameSignals(frame=frame, prev=prev, run=run, objects=objects, vanished=tuple(vanished),
-                        appeared=tuple(appeared))
+                        appeared=tuple(appeared), anchor=anchor if colour else None)
 
 
 def _centroid(mask: np.ndarray) -> np.ndarray:
@@ -193,11 +222,15 @@ def load_signals(path: Path) -> dict[int, FrameSignals]:
 def score_frame(signals: FrameSignals) -> tuple[float, list[str]]:
     """How much a frame deserves a look (0 = nothing odd), with the reasons in words.
 
-    Each term is scaled so that about 1.0 means "clearly suspicious" and capped at 2, so one runaway
+    Each jump term is scaled so that about 1.0 means "clearly suspicious" and capped at 2, so one runaway
     measure cannot drown the others: an object vanishing scores 3 (tracking loss is the costliest error
     to miss), IoU with the previous frame below 0.8 scores (1 - IoU) * 2, an area change beyond 20%
     scores |change|, a centroid jump beyond 2% of the diagonal scores shift / 5%, and undecided soft
-    masks (mean ambiguity beyond 0.25) score ambiguity * 2. The frame's score is the sum over objects.
+    masks (mean ambiguity beyond 0.25) score ambiguity * 2. The colour term measures how wrong a mask is
+    rather than where it changed: agreement with the annotated frame's colours more than 5% below the
+    annotated frame's own scores drop / 5% (on DAVIS a 5% drop goes with about 0.05-0.1 less IoU); it is
+    not capped (it cannot pass 20) because it is what orders the long stretches where nothing jumps.
+    The frame's score is the sum over objects.
     """
     score = 0.0
     reasons: list[str] = []
@@ -217,7 +250,19 @@ def score_frame(signals: FrameSignals) -> tuple[float, list[str]]:
         if s.uncertainty is not None and s.uncertainty > 0.25:
             score += s.uncertainty * 2.0
             reasons.append(f"object {k} uncertain ({s.uncertainty:.2f})")
+        drop = _colour_drop(s)
+        if drop is not None and drop > _COLOUR_MIN_DROP:
+            score += drop / _COLOUR_UNIT
+            where = f"frame {signals.anchor}'s" if signals.anchor is not None else "the annotated frame's"
+            reasons.append(f"object {k} mask {drop:.0%} less like {where} colours")
     return score, reasons
+
+
+def _colour_drop(s: ObjectSignal) -> float | None:
+    """Relative loss of colour agreement against the annotated frame (0 = as good, 1 = none left)."""
+    if s.colour is None or not s.colour_ref or s.area < MIN_AREA:
+        return None
+    return max(0.0, 1.0 - s.colour / s.colour_ref)
 
 
 def rank_frames(signals: dict[int, FrameSignals] | Iterable[FrameSignals], top: int | None = None,
