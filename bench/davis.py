@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xmem_tui.config import Settings, find_config, load_settings
+from xmem_tui.config import find_config, load_settings
 from xmem_tui.inference.engine import Engine
 from xmem_tui.inference.evaluation import copy_first_mask, load_sequence, run_engine
 
@@ -50,14 +50,14 @@ def synthesize(engine: str, folder: Path) -> None:
     torch.save(module.synthesize(str(SHARED / "reference" / manifest), seed=0), folder / name)
 
 
-def build(args: argparse.Namespace, models: Path | None) -> tuple[Engine, Settings]:
+def build(args: argparse.Namespace, models: Path | None) -> Engine:
     from xmem_tui.inference.service import build_engine
 
     overrides: dict[str, object] = {"processing.size": args.size}
     if models is not None:
         overrides["paths.models_dir"] = str(models.resolve())
     settings = load_settings(find_config(), overrides)
-    return build_engine(settings, args.engine), settings
+    return build_engine(settings, args.engine)
 
 
 def main() -> None:
@@ -79,7 +79,7 @@ def main() -> None:
                 parser.error(f"--synth is for {' or '.join(SYNTH)}")
             models = Path(tmp)
             synthesize(args.engine, models)
-        engine, _ = build(args, models)
+        engine = build(args, models)
         if args.synth:
             print("synthesized weights: right shapes, meaningless values; only speed and plumbing are measured")
         table(engine, names, args)

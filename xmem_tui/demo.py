@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 #: The demo scene: big enough to look like video, small enough to propagate quickly on a CPU.
 DEMO_SIZE = (360, 640)
 DEMO_FRAMES = 72
+#: The clip the demo's own run works on: the constant-rate one, which has audio to carry into the export.
+DEMO_CLIP = "demo_cfr.mp4"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def create_demo(root: Path, frames: int = DEMO_FRAMES, size: tuple[int, int] = D
         config.write_text(default_config_toml(), encoding="utf-8")
     spec = SceneSpec(height=size[0], width=size[1], n_frames=frames, n_objects=2, seed=7, fps=24.0)
     clips = []
-    for name, vfr, audio in (("demo_cfr.mp4", False, True), ("demo_vfr.mp4", True, False)):
+    for name, vfr, audio in ((DEMO_CLIP, False, True), ("demo_vfr.mp4", True, False)):
         clip = source / name
         truth = root / "ground_truth" / clip.stem
         if not clip.exists():
@@ -62,9 +64,6 @@ def create_demo(root: Path, frames: int = DEMO_FRAMES, size: tuple[int, int] = D
         clips.append(clip)
     return DemoProject(root=root, clips=tuple(clips), ground_truth=root / "ground_truth")
 
-
-#: The clip the demo's own run works on: the constant-rate one, which has audio to carry into the export.
-DEMO_CLIP = "demo_cfr.mp4"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from xmem_tui.errors import WorkspaceError
-from xmem_tui.workspace import Workspace, hard_soft
+from xmem_tui.workspace import Workspace
 from xmem_tui.workspace.labels import LabelPlan, MaskValues, Survey, read_values
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,20 @@ def mask_files(mask_dir: Path) -> tuple[dict[int, Path], list[str]]:
     return dict(sorted(files.items())), skipped
 
 
-def import_masks(ws: Workspace, mask_dir: Path, provenance: str = "user:import", max_objects: int = 9) -> ImportReport:
+def import_masks(ws: Workspace, mask_dir: Path, provenance: str = "user:import",
+                 max_objects: int | None = None) -> ImportReport:
     """Import every mask in ``mask_dir`` into ``ws`` as user-annotated frames.
+
+    Args:
+        max_objects: the highest id allowed (default: the workspace's ``processing.max_objects``).
 
     Raises:
         WorkspaceError / MediaError: a mask names a frame the video does not have, is far from both the
             source and the processing size, holds an id above ``max_objects`` or values that are no
             labels, or is not a readable image. Nothing is written in that case.
     """
+    if max_objects is None:
+        max_objects = ws.max_objects
     files, skipped = mask_files(mask_dir)
     report = ImportReport(skipped=skipped)
     for index, path in files.items():
@@ -106,13 +112,13 @@ def import_masks(ws: Workspace, mask_dir: Path, provenance: str = "user:import",
         prepared.append((index, mask))
     for index, mask in prepared:
         ws.history_push(index)
-        ws.write_frame(index, mask, hard_soft(mask, max(int(mask.max()), 1)), provenance=provenance)
+        ws.write_frame(index, mask, provenance=provenance)  # hard soft masks derived
         report.imported.append(index)
     report.objects = sorted({int(k) for _, mask in prepared for k in np.unique(mask) if k})
     return report
 
 
-def read_mask_file(ws: Workspace, path: Path, max_objects: int) -> tuple[np.ndarray, list[str]]:
+def read_mask_file(ws: Workspace, path: Path) -> tuple[np.ndarray, list[str]]:
     """One mask file for one frame (the annotation window's import), as an index mask at ``ws.shape``, and
     notes on how it was read and resized.
 
@@ -120,7 +126,7 @@ def read_mask_file(ws: Workspace, path: Path, max_objects: int) -> tuple[np.ndar
         WorkspaceError / MediaError: as :func:`import_masks`.
     """
     values = read_values(path)
-    plan = LabelPlan.decide([values.survey()], max_objects, object_colours=_colours(ws))
+    plan = LabelPlan.decide([values.survey()], ws.max_objects, object_colours=_colours(ws))
     mask, warning = fit_mask(ws, values, plan)
     return mask, [*plan.notes, *([warning] if warning else [])]
 

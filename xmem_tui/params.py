@@ -7,10 +7,10 @@ hand-written job file fails the job with its name instead of being ignored. A ru
 back the same way; :func:`read_result` is lenient, because a result is only ever displayed and an older
 or foreign job file must not break a listing.
 
-Field types understood: ``bool``, ``int``, ``float``, ``str``, ``tuple[X, ...]`` of those, and unions of
-them with ``None``. A field's metadata may carry ``what`` (how its value is described in an error, e.g.
-"a frame number"), ``missing`` (the fix when a required field is absent) and ``lo`` / ``hi`` (the range of
-a number, checked like config.toml's).
+Field types understood: ``bool``, ``int``, ``float``, ``str``, ``tuple[X, ...]`` of those, ``dict`` (a table,
+kept as it is) and unions of them with ``None`` (which accept a JSON null). A field's metadata may carry
+``what`` (how its value is described in an error, e.g. "a frame number"), ``missing`` (the fix when a
+required field is absent) and ``lo`` / ``hi`` (the range of a number, checked like config.toml's).
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ def read_result(cls: type[T], data: Mapping[str, Any]) -> T:
 def _convert(value: Any, kind: Any) -> Any:
     origin = get_origin(kind)
     if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in get_args(kind):
+            return None
         for member in get_args(kind):
             if member is type(None):
                 continue
@@ -112,6 +114,10 @@ def _convert(value: Any, kind: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise _Mismatch
         return tuple(_convert(v, item) for v in value)
+    if origin is dict or kind is dict:
+        if not isinstance(value, dict):
+            raise _Mismatch
+        return value
     if kind is bool:
         if not isinstance(value, bool):
             raise _Mismatch
@@ -137,6 +143,8 @@ def _describe(kind: Any) -> str:
         return " or ".join(_describe(m) for m in get_args(kind) if m is not type(None))
     if origin is tuple:
         return f"a list of {_describe(get_args(kind)[0]).removeprefix('a ')}s"
+    if origin is dict or kind is dict:
+        return "a table"
     return _WHAT.get(kind, str(kind))
 
 

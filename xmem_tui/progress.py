@@ -50,35 +50,22 @@ class Progress:
 
     @classmethod
     def from_dict(cls, data: Any) -> Progress:
-        """The report stored as ``data`` (unknown keys ignored).
+        """The report stored as ``data`` (unknown keys ignored), its fields checked like a job's params.
 
         Raises:
             ValueError: ``data`` is not a report: not an object, ``done``/``total`` missing, or a field of
                 the wrong type (a progress file edited or written by something else).
         """
+        from xmem_tui.errors import JobError
+        from xmem_tui.params import field_names, from_params
+
         if not isinstance(data, dict):
             raise ValueError("a progress report is a JSON object")
-        values = {k: v for k, v in data.items() if k in _FIELD_CHECKS}
-        bad = [k for k, v in values.items() if not _FIELD_CHECKS[k](v)]
-        if bad or "done" not in values or "total" not in values:
-            raise ValueError(f"not a progress report (field {bad[0] if bad else 'done/total'})")
-        return cls(**values)
-
-
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-#: What each stored field must be for :meth:`Progress.from_dict` to accept it.
-_FIELD_CHECKS: dict[str, Any] = {
-    "done": _int, "total": _int, "frame": lambda v: v is None or _int(v), "fps": _number,
-    "eta_s": lambda v: v is None or _number(v), "message": lambda v: isinstance(v, str),
-    "stats": lambda v: isinstance(v, dict), "time": _number,
-}
+        known = field_names(cls)
+        try:
+            return from_params(cls, {k: v for k, v in data.items() if k in known}, "progress report")
+        except JobError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def write_progress(path: Path, progress: Progress) -> None:

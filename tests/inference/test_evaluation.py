@@ -24,14 +24,16 @@ def test_copying_the_truth_scores_one_and_the_floor_less(shared_dir: Path) -> No
     class Oracle(FlowEngine):
         """Returns the ground truth: J = F = 1 whatever the run does."""
 
+        def reset(self, labels: list[int]) -> None:
+            super().reset(labels)
+            self.seen = 0
+
         def step(self, frame: np.ndarray, mask: np.ndarray | None = None, *, end: bool = False) -> np.ndarray:
             truth = seq.truth[self.seen]
             self.seen += 1
             return np.stack([truth == 0, truth == 1]).astype(np.float32)
 
-    oracle = Oracle()
-    oracle.seen = 0
-    run = run_engine(oracle, seq, size=-1)
+    run = run_engine(Oracle(), seq, size=-1)
     assert run.score.frames == (1, 2) and run.score.jf == 1.0
     assert copy_first_mask(seq).jf < 0.9
     assert len(run.review) <= 5 and run.wall_s > 0

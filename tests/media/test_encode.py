@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from xmem_tui.errors import MediaError
-from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec, container_format, rescale
+from xmem_tui.media.encode import ColorTags, VideoEncoder, VideoSpec, container_format
 from xmem_tui.media.synthetic import SceneSpec, write_clip
+from xmem_tui.media.timeline import rescale
 
 TB = Fraction(1, 90000)
 PTS = [3003, 6006, 7507, 12012, 13513, 15015, 21021, 24024, 25525, 30030]  # irregular, starts late

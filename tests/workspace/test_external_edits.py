@@ -150,7 +150,6 @@ def test_masks_saved_before_the_pixel_checksum_are_trusted_until_changed(ws: Wor
     text = read_mask_text(ws.mask_path(4))
     old_mask = ws.read_mask(4)
     write_index_mask(ws.mask_path(4), old_mask, text={k: v for k, v in text.items() if k != "xmem-tui-mask-crc32"})
-    state = json.loads((ws.root / "state.json").read_text())
     ws.compact()
     state = json.loads((ws.root / "state.json").read_text())
     state.pop("files")
@@ -160,31 +159,3 @@ def test_masks_saved_before_the_pixel_checksum_are_trusted_until_changed(ws: Wor
     assert upgraded.records()[4].provenance == "propagated" and upgraded.read_soft(4).max() == 180
     write_index_mask(ws.mask_path(4), _new_mask(ws, 1), text=text | {"xmem-tui-mask-crc32": "0"})
     assert upgraded.records()[4].provenance == "user:edit"
-
-
-def test_palette_conventions_other_tools_write(tmp_path: Path) -> None:
-    from xmem_tui.workspace.labels import COLOUR, GREY, INDEX, LabelPlan, read_values
-
-    ids = np.zeros((8, 10), np.uint8)
-    ids[2:5, 2:5], ids[5:, 6:] = 1, 2
-    reordered = Image.fromarray(np.select([ids == 1, ids == 2], [7, 3], 0).astype(np.uint8), mode="P")
-    palette = np.zeros((256, 3), np.uint8)
-    palette[7], palette[3] = DAVIS_PALETTE[1], DAVIS_PALETTE[2]  # an editor renumbered the palette
-    reordered.putpalette(palette.tobytes())
-    reordered.save(tmp_path / "reordered.png")
-    grey = Image.fromarray(np.where(ids > 0, 1, 0).astype(np.uint8), mode="P")
-    grey.putpalette(bytes([0, 0, 0, 255, 255, 255]) + bytes(762))  # a black/white palette: 0/255 grey
-    grey.save(tmp_path / "grey.png")
-    matte = np.zeros((8, 10, 4), np.uint8)
-    matte[..., 3] = np.where(ids == 1, 255, 0)  # one colour everywhere, the mask in alpha
-    Image.fromarray(matte).save(tmp_path / "matte.png")
-    own = Image.fromarray(ids, mode="P")
-    own.putpalette(bytes(range(256)) * 3)  # a palette of its own: indices are ids
-    own.save(tmp_path / "own.png")
-    cases = {"reordered": (COLOUR, ids), "grey": (GREY, (ids > 0).astype(np.uint8)),
-             "matte": (GREY, (ids == 1).astype(np.uint8)), "own": (INDEX, ids)}
-    for name, (kind, expected) in cases.items():
-        values = read_values(tmp_path / f"{name}.png")
-        assert values.kind == kind, name
-        plan = LabelPlan.decide([values.survey()], 9, colour_coded=False)
-        np.testing.assert_array_equal(plan.labels(values), expected, err_msg=name)

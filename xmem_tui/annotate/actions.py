@@ -103,9 +103,9 @@ def _import(ctl: Controller) -> None:
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         raise UserError(f"no mask to import for frame {ctl.frame}: put it at {candidates[0]} or {candidates[1]}")
-    mask, notes = read_mask_file(ctl.ws, path, ctl.settings.processing.max_objects)
+    mask, notes = read_mask_file(ctl.ws, path)
     ctl.edit.end_sessions()
-    ctl.commit((mask, hard_soft(mask, max(int(mask.max()), 1))), "import")
+    ctl.commit((mask, hard_soft(mask)), "import")
     ctl.say(f"imported {path.name} into frame {ctl.frame}" + (f" ({'; '.join(notes)})" if notes else ""))
 
 

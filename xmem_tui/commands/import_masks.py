@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from xmem_tui.workspace import Workspace
 
     ws = Workspace.for_video(settings, find_source(args.video, settings.source_dir))
-    report = import_masks(ws, args.mask_dir, max_objects=settings.processing.max_objects)
+    report = import_masks(ws, args.mask_dir)
     skipped = skipped_line(report)
     for note in report.notes:
         print(f"note: {note}")

@@ -23,13 +23,13 @@ from xmem_tui.export.composite import make_compositor
 from xmem_tui.export.errors import ExportError, SelfCheckFailed
 from xmem_tui.export.mattes import MaskSet, MatteStream
 from xmem_tui.export.options import ExportOptions, export_stem, output_paths, report_path, resolve, temporary
-from xmem_tui.export.pipeline import ExportPipeline, Stage
+from xmem_tui.export.pipeline import ExportPipeline, SourceTimeline, Stage
 from xmem_tui.export.registry import Preparation
 from xmem_tui.export.request import ExportRequest, ExportResult
 from xmem_tui.export.selfcheck import check_sequence, check_video
 from xmem_tui.export.sinks import PngSink, Sink, VideoSink
 from xmem_tui.fsutil import atomic_write_json
-from xmem_tui.media.color import ColorTags
+from xmem_tui.media.audio import audio_span
 from xmem_tui.media.info import VideoInfo
 from xmem_tui.media.probe import probe
 from xmem_tui.params import to_params
@@ -106,6 +106,7 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
                   display=display, uses_mattes=k.uses_mattes)
     for temp in temps:
         _remove(temp)
+    source = SourceTimeline.begin(info)
     sinks: list[Sink] = []
     for temp in temps:
         temp.parent.mkdir(parents=True, exist_ok=True)
@@ -113,11 +114,11 @@ def export_video(opts: ExportOptions, settings: Any, video: Path, masks: MaskSet
             sinks.append(PngSink(temp, palette=k.palette, time_base=info.time_base))
         else:
             sinks.append(VideoSink(temp, codec, k.input_format, codec.options(opts.crf, opts.speed),
-                                   time_base=info.time_base, rotation=0 if display else -info.rotation,
-                                   color=ColorTags.from_names(info.color), rate_hint=_rate_hint(info),
+                                   time_base=source.time_base, rotation=0 if display else source.rotation,
+                                   color=source.color, rate_hint=_rate_hint(info),
                                    audio_from=info.path if info.audio else None, audio=opts.audio,
-                                   audio_tracks=tuple(a.index for a in info.audio), shift=max(0, -info.pts[0])))
-    pipeline = ExportPipeline(info, stage, sinks, masks.count, k.name)
+                                   audio_tracks=tuple(a.index for a in info.audio), shift=source.shift))
+    pipeline = ExportPipeline(info, source, stage, sinks, masks.count, k.name)
     run = pipeline.run()
     completed, done = False, 0
     try:
@@ -174,12 +175,14 @@ def _check(opts: ExportOptions, pipeline: ExportPipeline, video: Path, temps: li
     warnings: list[str] = []
     outputs = []
     expect_audio = opts.audio != "none" and not video.is_dir()
+    source_audio = audio_span(video) if expect_audio and not opts.codec.sequence else None  # once, for every output
     for temp, final in zip(temps, finals, strict=True):
         if opts.codec.sequence:
             result = check_sequence(temp, timeline, out_size)
         else:
             rotation = 0 if opts.kind.display else timeline.rotation  # sequences never get here
-            result = check_video(temp, timeline, video, rotation=rotation, expect_audio=expect_audio)
+            result = check_video(temp, timeline, video, rotation=rotation, expect_audio=expect_audio,
+                                  source_audio=source_audio)
             sink_audio = [s.audio_mode for s in pipeline.sinks if getattr(s, "path", None) == temp]
             result.setdefault("audio", {})["mode"] = sink_audio[0] if sink_audio else None
         result["path"] = str(final)

@@ -80,15 +80,20 @@ class Stage:
 
 
 class ExportPipeline:
-    """Runs one export of ``info``'s source; iterate :meth:`run` for progress, then read :attr:`timeline`."""
+    """Runs one export of ``info``'s source; iterate :meth:`run` for progress, then read :attr:`timeline`.
 
-    def __init__(self, info: VideoInfo, stage: Stage, sinks: list[Sink], total: int, label: str) -> None:
+    ``timeline`` is :meth:`SourceTimeline.begin` of ``info`` (the sinks were set up from it); every frame
+    written is appended to it.
+    """
+
+    def __init__(self, info: VideoInfo, timeline: SourceTimeline, stage: Stage, sinks: list[Sink], total: int,
+                 label: str) -> None:
         self.info = info
+        self.timeline = timeline
         self.stage = stage
         self.sinks = sinks
         self.total = total
         self.label = label
-        self.timeline = SourceTimeline.begin(info)
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
 

@@ -25,7 +25,7 @@ from xmem_tui.export.sinks import TIMESTAMPS, format_seconds
 from xmem_tui.media.audio import AudioSpan, audio_span
 from xmem_tui.media.color import ColorTags
 from xmem_tui.media.decoded import decode_timing
-from xmem_tui.media.encode import rescale
+from xmem_tui.media.timeline import rescale
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,13 @@ log = logging.getLogger(__name__)
 MAX_TIME_ERROR = Fraction(1, 1000)
 
 
-def _seconds(value: Fraction | None) -> float | None:
-    return None if value is None else float(value)
+def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, expect_audio: bool,
+                source_audio: list[AudioSpan] | None = None) -> dict[str, Any]:
+    """Compare one video output with the source timeline; ``problems`` is empty when it passes.
 
-
-def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, expect_audio: bool
-                ) -> dict[str, Any]:
-    """Compare one video output with the source timeline; ``problems`` is empty when it passes."""
+    ``source_audio``: :func:`~xmem_tui.media.audio.audio_span` of ``source`` when the caller has it
+    already (several outputs of one export); measured here when None.
+    """
     problems: list[str] = []
     decoded = decode_timing(out)
     out_tb, pts, durations, has_audio = decoded.time_base, decoded.pts, decoded.durations, decoded.has_audio
@@ -83,7 +83,8 @@ def check_video(out: Path, src: SourceTimeline, source: Path, *, rotation: int, 
         problems += _color_problems(src.color, decoded.color,
                                     skip_range=decoded.pixel_format == "gray" or video_range)
     video_start = (pts[0] * out_tb if pts else Fraction(0), src.pts[0] * src.time_base if src.pts else Fraction(0))
-    report["audio"] = _audio_report(out, source, video_start, expect_audio, has_audio, tick, problems)
+    sources = (audio_span(source) if source_audio is None else source_audio) if expect_audio else []
+    report["audio"] = _audio_report(out, sources, video_start, has_audio, tick, problems)
     report["problems"] = problems
     return report
 
@@ -101,10 +102,9 @@ def _color_problems(src: ColorTags, out: ColorTags, skip_range: bool) -> list[st
     return problems
 
 
-def _audio_report(out: Path, source: Path, video_start: tuple[Fraction, Fraction], expect_audio: bool,
-                  has_audio: bool, tick: Fraction, problems: list[str]) -> dict[str, Any]:
+def _audio_report(out: Path, sources: list[AudioSpan], video_start: tuple[Fraction, Fraction], has_audio: bool,
+                  tick: Fraction, problems: list[str]) -> dict[str, Any]:
     """Each source track against the output track in the same position: start offset and duration."""
-    sources = audio_span(source) if expect_audio else []
     report: dict[str, Any] = {"source": bool(sources), "output": has_audio}
     if not sources:
         return report

@@ -20,6 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from xmem_tui.inference.flow_ops import colour_codes
+
 #: Shorter side of the image the agreement is measured on.
 SIDE = 120
 #: Histogram bins per colour channel.
@@ -80,12 +82,8 @@ def _prepare(image: np.ndarray, index: np.ndarray) -> tuple[list[np.ndarray], np
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small = cv2.resize(index, size, interpolation=cv2.INTER_NEAREST)
-    return [_codes(image if space is None else cv2.cvtColor(image, space)) for space in _SPACES], small
-
-
-def _codes(image: np.ndarray) -> np.ndarray:
-    q = image.astype(np.int32) * BINS // 256
-    return (q[..., 0] * BINS + q[..., 1]) * BINS + q[..., 2]
+    codes = [colour_codes(image if space is None else cv2.cvtColor(image, space), BINS) for space in _SPACES]
+    return codes, small
 
 
 def _posterior(inside: np.ndarray, outside: np.ndarray) -> np.ndarray:

@@ -71,6 +71,12 @@ def index_from_probs(probs: np.ndarray, labels: list[int]) -> np.ndarray:
     return lut[np.argmax(probs, axis=0)]
 
 
+def soft_from_probs(probs: np.ndarray) -> np.ndarray:
+    """uint8 (K, H, W) soft masks (what the workspace stores) from float (K+1, H, W) probabilities (channel 0 =
+    background), rounded in float32 as engines return them."""
+    return np.clip(np.rint(np.asarray(probs[1:], dtype=np.float32) * 255), 0, 255).astype(np.uint8)
+
+
 def annotation_digest(frame: np.ndarray, mask: np.ndarray) -> bytes:
     """Identity of an annotated frame fed to an engine (about 1 ms for a 480p frame).
 

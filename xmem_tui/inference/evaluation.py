@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from xmem_tui.inference.engine import Engine, index_from_probs
+from xmem_tui.inference.engine import Engine, index_from_probs, soft_from_probs
 from xmem_tui.inference.metrics import SequenceScore, score_sequence
 from xmem_tui.inference.quality import rank_frames
 from xmem_tui.inference.quality_meter import QualityMeter
 from xmem_tui.media.images import list_images, read_image_rgb
 from xmem_tui.media.masks import read_index_mask
-from xmem_tui.media.resize import mask_to_shape, to_processing
+from xmem_tui.media.resize import mask_to_shape, processing_shape, to_processing
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def run_engine(engine: Engine, seq: Sequence, size: int, review_top: int = 5) ->
     labels = seq.labels
     engine.reset(labels)
     shape = seq.frames[0].shape[:2]
-    first = mask_to_shape(seq.truth[0], to_processing(seq.truth[0], size).shape[:2])
+    first = mask_to_shape(seq.truth[0], processing_shape(*shape, size))
     masks: list[np.ndarray] = []
     signals = []
     meter = QualityMeter(labels)
@@ -93,7 +93,7 @@ def run_engine(engine: Engine, seq: Sequence, size: int, review_top: int = 5) ->
         index = index_from_probs(probs, labels)
         t0 = time.perf_counter()
         if i:
-            signals.append(meter.measure(i, small, index, np.rint(probs[1:] * 255).astype(np.uint8)))
+            signals.append(meter.measure(i, small, index, soft_from_probs(probs)))
         else:
             meter.anchor(0, small, first)
         measuring += time.perf_counter() - t0

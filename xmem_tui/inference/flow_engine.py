@@ -39,11 +39,14 @@ from xmem_tui.inference.flow_ops import (
     ColourModel,
     affine_candidate,
     backward_flow,
+    connected_to,
     grabcut_band,
     label_costs,
     make_dis,
+    near_regions,
     search_candidate,
 )
+from xmem_tui.media.resize import mask_to_shape, to_processing
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ class FlowEngine:
         full = None
         if mask is not None:
             full = self._channels(mask)
-            state = cv2.resize(full, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+            state = mask_to_shape(full, small.shape[:2])
             self._colour.update(small, state.astype(np.int64), rate=0.5)
             self._anchors += 1
             self._shape = shape
@@ -147,13 +150,9 @@ class FlowEngine:
         return self._probabilities(state if full is None else full, shape)
 
     def _working(self, frame: np.ndarray) -> np.ndarray:
-        """``frame`` shrunk so its shorter side is ``work_size`` (area interpolation), or itself if smaller."""
-        h, w = frame.shape[:2]
+        """``frame`` shrunk as the application shrinks frames, to ``work_size`` on its shorter side."""
         size = self.config.work_size
-        if size <= 0 or min(h, w) <= size:
-            return frame
-        scale = size / min(h, w)
-        return cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        return frame if size <= 0 else to_processing(frame, size)
 
     def _channels(self, mask: np.ndarray) -> np.ndarray:
         channel = np.zeros(256, dtype=np.uint8)  # label value -> channel; unknown labels are background
@@ -236,25 +235,3 @@ class FlowEngine:
                 state = np.where(mine & ~moved, warped, state)
         return state
 
-
-def near_regions(labels: np.ndarray, n: int, radius: int) -> np.ndarray:
-    """bool (n-1, H, W): per object channel 1..n-1, the pixels within ``radius`` of its region."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return np.stack([cv2.dilate((labels == k).astype(np.uint8), kernel).astype(bool) for k in range(1, n)])
-
-
-def connected_to(state: np.ndarray, warped: np.ndarray, n: int) -> np.ndarray:
-    """Drop each object's pieces that do not touch where its previous region moved to (they are colour
-    look-alikes elsewhere in the frame, not the object); they become what the flow says is there."""
-    out = state.copy()
-    for k in range(1, n):
-        mine = (state == k).astype(np.uint8)
-        count, parts = cv2.connectedComponents(mine)
-        if count <= 2:
-            continue
-        keep = np.zeros(count, dtype=bool)
-        keep[np.unique(parts[(warped == k) & (mine > 0)])] = True
-        keep[0] = True
-        drop = ~keep[parts]
-        out[drop] = np.where(warped[drop] == k, 0, warped[drop])
-    return out

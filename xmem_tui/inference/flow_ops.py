@@ -52,6 +52,12 @@ def backward_flow(dis: cv2.DISOpticalFlow, prev_gray: np.ndarray, gray: np.ndarr
     return FlowField(map_x, map_y, (err <= bound) & inside)
 
 
+def colour_codes(image: np.ndarray, bins: int) -> np.ndarray:
+    """int32 (H, W) histogram bin of each pixel of a 3-channel uint8 image, ``bins`` levels per channel."""
+    q = image.astype(np.int32) * bins // 256
+    return (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
+
+
 class ColourModel:
     """Smoothed colour histograms of each label (background + objects) learnt from trusted frames.
 
@@ -64,14 +70,10 @@ class ColourModel:
         self.hist = np.zeros((num_labels, bins ** 3), dtype=np.float64)
         self.trained = False
 
-    def _codes(self, image: np.ndarray) -> np.ndarray:
-        q = (image.astype(np.int32) * self.bins) // 256
-        return (q[..., 0] * self.bins + q[..., 1]) * self.bins + q[..., 2]
-
     def update(self, image: np.ndarray, labels: np.ndarray, weight: np.ndarray | None = None,
                rate: float = 1.0) -> None:
         """Blend in the histograms of ``labels`` (int (H, W), -1 = ignore) with ``rate`` (1 = replace)."""
-        codes = self._codes(image).ravel()
+        codes = colour_codes(image, self.bins).ravel()
         lab = labels.ravel()
         w = np.ones_like(codes, dtype=np.float64) if weight is None else weight.ravel().astype(np.float64)
         for k in range(self.hist.shape[0]):
@@ -85,7 +87,7 @@ class ColourModel:
 
     def posterior(self, image: np.ndarray) -> np.ndarray:
         """float32 (num_labels, H, W) P(label | colour) with equal priors and a little smoothing."""
-        codes = self._codes(image)
+        codes = colour_codes(image, self.bins)
         lik = self.hist[:, codes] + 1e-4
         return (lik / lik.sum(axis=0, keepdims=True)).astype(np.float32)
 
@@ -240,3 +242,26 @@ def label_costs(prev_rgb: np.ndarray, rgb: np.ndarray, prev_labels: np.ndarray, 
             cost = np.where(src_labels == k, err, occluded_cost[k] if cand.owner == k else np.inf)
             np.minimum(best[k], cost, out=best[k])
     return best
+
+
+def near_regions(labels: np.ndarray, n: int, radius: int) -> np.ndarray:
+    """bool (n-1, H, W): per object channel 1..n-1, the pixels within ``radius`` of its region."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.stack([cv2.dilate((labels == k).astype(np.uint8), kernel).astype(bool) for k in range(1, n)])
+
+
+def connected_to(state: np.ndarray, warped: np.ndarray, n: int) -> np.ndarray:
+    """Drop each object's pieces that do not touch where its previous region moved to (they are colour
+    look-alikes elsewhere in the frame, not the object); they become what the flow says is there."""
+    out = state.copy()
+    for k in range(1, n):
+        mine = (state == k).astype(np.uint8)
+        count, parts = cv2.connectedComponents(mine)
+        if count <= 2:
+            continue
+        keep = np.zeros(count, dtype=bool)
+        keep[np.unique(parts[(warped == k) & (mine > 0)])] = True
+        keep[0] = True
+        drop = ~keep[parts]
+        out[drop] = np.where(warped[drop] == k, 0, warped[drop])
+    return out

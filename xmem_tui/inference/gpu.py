@@ -62,8 +62,7 @@ def select_device(settings: Settings) -> torch.device:
         return usable_device(wanted, "processing.device")
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _mps_available(torch):
         return torch.device("mps")
     if not _AUTO_ON_CPU.is_set():
         _AUTO_ON_CPU.set()
@@ -104,10 +103,14 @@ def devices_present() -> list[str]:
     with contextlib.suppress(Exception):  # a broken driver must not break an error message
         if torch.cuda.is_available():
             found += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _mps_available(torch):
         found.append("mps")
     return found
+
+
+def _mps_available(torch: Any) -> bool:
+    mps = getattr(torch.backends, "mps", None)  # absent from some builds
+    return mps is not None and mps.is_available()
 
 
 def _unusable(torch: Any, device: torch.device) -> str | None:
@@ -119,8 +122,7 @@ def _unusable(torch: Any, device: torch.device) -> str | None:
         if device.index is not None and device.index >= count:
             return f"there {'is' if count == 1 else 'are'} only {count} CUDA device(s), numbered from 0"
     elif device.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
+        if not _mps_available(torch):
             return "MPS (Apple GPU) is not available on this machine"
     else:
         return f"{device.type} devices are not supported"

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xmem_tui.errors import WorkspaceError
-from xmem_tui.inference.engine import Engine, MemoryStats, PermanentMemory, index_from_probs
+from xmem_tui.inference.engine import Engine, MemoryStats, PermanentMemory, index_from_probs, soft_from_probs
 from xmem_tui.inference.gpu import DeviceMemory, device_memory, gpu_lock, reset_peak
 from xmem_tui.inference.quality import QualityLog
 from xmem_tui.inference.quality_meter import QualityMeter
@@ -229,10 +229,6 @@ def _not_permanent(engine: Engine, active: bool) -> Iterator[None]:
         engine.permanent_masks = before
 
 
-def _soft_from_probs(probs: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(probs[1:] * 255.0), 0, 255).astype(np.uint8)
-
-
 def propagate(ws: Workspace, engine: Engine, request: PropagationRequest, *, cancel: Cancel = None,
               run_id: str | None = None, progress_path: Path | None = None, resume_from: int | None = None,
               device: Any = "cpu") -> Iterator[FrameResult]:
@@ -370,6 +366,8 @@ class _Run:
         that is the user's (or the start frame) and jumps with the last one fed.
         """
         plan, ws = self.plan, self.ws
+        between = sorted((u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0),
+                         key=lambda u: abs(u - plan.start))  # user frames a resumed run already passed
         keyframes: list[tuple[int, np.ndarray]] = []
         if self.keyframe_memory:
             for u in sorted((u for u in plan.user if u != plan.start), key=lambda u: (-abs(u - plan.start), u)):
@@ -380,8 +378,8 @@ class _Run:
                     keyframes.append((u, mask))
             passed: list[int] = []
         else:
-            passed = [u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0]
-        inputs = [plan.start, *sorted(passed, key=lambda u: abs(u - plan.start))]
+            passed = between
+        inputs = [plan.start, *passed]
         if resume != plan.start:
             inputs.append(resume)
         masks = [ws.read_mask(i) for i in inputs]
@@ -411,10 +409,8 @@ class _Run:
             if not transient:
                 self.meter.anchor(index, image, mask)
         if resume != plan.start:  # colours as the run left them: against the user frame it passed last, if any
-            last_user = max((u for u in plan.user if (u - plan.start) * plan.step > 0 and (u - resume) * plan.step < 0),
-                            key=lambda u: abs(u - plan.start), default=None)
-            if last_user is not None and last_user not in inputs and (kept := ws.read_mask(last_user)) is not None:
-                self.meter.anchor(last_user, frames.get(last_user), kept)
+            if between and between[-1] not in inputs and (kept := ws.read_mask(between[-1])) is not None:
+                self.meter.anchor(between[-1], frames.get(between[-1]), kept)
             self.meter.follow(resume, masks[-1])
 
     def _write(self, result: FrameResult, probs: np.ndarray, user_mask: np.ndarray | None,
@@ -435,7 +431,7 @@ class _Run:
             self.meter.anchor(index, image, user_mask)
         else:
             mask = index_from_probs(probs, self.labels)
-            soft = _soft_from_probs(probs)
+            soft = soft_from_probs(probs)
             self.ws.write_frame(index, mask, soft, provenance="propagated", run=self.run_id)
             self.quality.append(self.meter.measure(index, image, mask, soft))
         self._publish(result, None, "running")

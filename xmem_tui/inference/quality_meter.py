@@ -44,8 +44,8 @@ class QualityMeter:
         prev_frame, prev_index = self._prev if self._prev is not None else (None, None)
         colour = None
         if self._colours is not None:
-            ref = self._colours.reference
-            colour = {k: (v, ref[k]) for k, v in self._colours.agreement(image, index).items() if k in ref}
+            ref = self._colours.reference  # every object with a colour model has a reference
+            colour = {k: (v, ref[k]) for k, v in self._colours.agreement(image, index).items()}
         self._prev = (frame, index)
         return frame_signals(frame, index, soft, self.labels, prev_index, prev_frame, self.run,
                              colour=colour, anchor=self._anchor)

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from xmem_tui.inference.engine import soft_from_probs
+from xmem_tui.workspace.store import hard_soft
+
 _EPS = 1e-7
 
 
@@ -40,17 +43,6 @@ def aggregate(probs: np.ndarray) -> np.ndarray:
     logits -= logits.max(axis=0, keepdims=True)
     e = np.exp(logits)
     return (e / e.sum(axis=0, keepdims=True)).astype(np.float32)
-
-
-def hard_soft(index: np.ndarray, num_objects: int) -> np.ndarray:
-    """Soft masks (K, H, W) uint8 that are 255 for each pixel's label and 0 elsewhere."""
-    labels = np.arange(1, num_objects + 1, dtype=np.uint8)[:, None, None]
-    return (index[None] == labels).astype(np.uint8) * 255
-
-
-def soft_from_probs(probs: np.ndarray) -> np.ndarray:
-    """Soft masks uint8 (K, H, W) from float (K+1, H, W) probabilities (channel 0 = background), unchecked."""
-    return np.clip(np.rint(np.asarray(probs[1:], dtype=np.float32) * 255), 0, 255).astype(np.uint8)
 
 
 def index_from_soft(soft: np.ndarray) -> np.ndarray:

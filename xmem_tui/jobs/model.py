@@ -34,9 +34,6 @@ FINISHED: tuple[JobState, ...] = ("done", "failed", "cancelled")
 
 #: Params whose values are paths a job writes to; like ``video`` they must stay inside the project.
 PATH_PARAMS = frozenset({"output", "output_dir", "out", "path"})
-#: Every key a job file may have at its top level (a misspelt one is refused, as in config.toml).
-JOB_KEYS = ("kind", "video", "params", "priority", "state", "created", "started", "finished", "attempts", "worker",
-            "error", "raw", "resume", "result")
 #: Allowed priorities: enough room for any ordering a person sets by hand.
 PRIORITY_RANGE = (-1000, 1000)
 
@@ -86,6 +83,11 @@ class Job:
     def sort_key(self) -> tuple[int, str]:
         """Run order: higher priority first, then oldest id first (ids sort by submission time)."""
         return (-self.priority, self.id)
+
+
+#: Every key a job file may have at its top level: the job's fields but its id, the file's name (a misspelt key
+#: is refused, as in config.toml).
+JOB_KEYS = tuple(f.name for f in dataclasses.fields(Job) if f.name != "id")
 
 
 def new_id(now: float | None = None) -> str:

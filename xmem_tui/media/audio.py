@@ -27,8 +27,10 @@ from typing import Any
 
 import av
 import numpy as np
+from av.audio.frame import format_dtypes
 
 from xmem_tui.errors import MediaError
+from xmem_tui.media.timeline import rescale
 
 log = logging.getLogger(__name__)
 
@@ -47,37 +49,12 @@ _EDIT_LISTS = {"mp4", "mov"}
 _MIN_GAP = Fraction(1, 500)
 
 
-def _rescale(seconds: Fraction, time_base: Fraction) -> int:
-    """``seconds`` in ``time_base`` ticks, rounded to nearest (halves away from zero)."""
-    exact = seconds / time_base
-    sign = -1 if exact < 0 else 1
-    return sign * int(abs(exact) + Fraction(1, 2))
-
-
-def _first_pts(source: Path, index: int) -> int:
-    """pts of track ``index``'s first packet; negative when the codec's priming samples precede time zero."""
-    with av.open(str(source)) as container:
-        stream = next(s for s in container.streams.audio if s.index == index)
-        try:
-            for packet in container.demux(stream):
-                if packet.pts is not None:
-                    return int(packet.pts)
-        except av.FFmpegError:
-            pass
-    return 0
-
-
-_SAMPLE_TYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64, "flt": np.float32,
-                 "dbl": np.float64}
-
-
 def silence_like(frame: av.AudioFrame, samples: int) -> av.AudioFrame:
     """``samples`` samples of silence in ``frame``'s format, layout and rate (fed before it to fill a hole)."""
     fmt = frame.format
     channels = frame.layout.nb_channels
     shape = (channels, samples) if fmt.is_planar else (1, samples * channels)
-    packed = fmt.packed.name
-    quiet = np.full(shape, 128 if packed == "u8" else 0, _SAMPLE_TYPES[packed])
+    quiet = np.full(shape, 128 if fmt.packed.name == "u8" else 0, format_dtypes[fmt.name])
     out = av.AudioFrame.from_ndarray(quiet, format=fmt.name, layout=frame.layout.name)
     out.sample_rate = frame.sample_rate
     return out
@@ -103,8 +80,10 @@ class AudioFeed:
         src = next(s for s in self._in.streams.audio if s.index == index)
         self.track = index
         name = src.codec_context.name
+        self._packets = self._in.demux(src)
+        self._ahead: list[av.Packet] = []  # read by _first_pts, handed out first by _next_packet
         allowed = COPYABLE_AUDIO[fmt]
-        copyable = (allowed is None or name in allowed) and (fmt in _EDIT_LISTS or _first_pts(source, index) >= 0)
+        copyable = (allowed is None or name in allowed) and (fmt in _EDIT_LISTS or self._first_pts() >= 0)
         if codec == "copy" and not copyable:
             self._in.close()
             raise MediaError(f"{source}: {name} audio cannot be copied into {fmt}; use audio=auto to re-encode it.")
@@ -125,11 +104,21 @@ class AudioFeed:
             self._damaged_from: Fraction | None = None  # a damaged packet before the first decoded frame
             self._damaged_to: Fraction | None = None  # the end of the latest damaged packet
             self._last: av.AudioFrame | None = None
-        self._packets = self._in.demux(src)
         self._pending: list[av.Packet] = []
         self._done = False
 
+    def _first_pts(self) -> int:
+        """pts of the track's first packet; negative when the codec's priming samples precede time zero."""
+        while (packet := self._read()) is not None:
+            self._ahead.append(packet)
+            if packet.pts is not None:
+                return int(packet.pts)
+        return 0
+
     def _next_packet(self) -> av.Packet | None:
+        return self._ahead.pop(0) if self._ahead else self._read()
+
+    def _read(self) -> av.Packet | None:
         try:
             return next(self._packets, None)
         except av.FFmpegError as exc:  # a truncated file: the track ends where its data does
@@ -148,7 +137,7 @@ class AudioFeed:
             if packet.dts is None:
                 return
             if self._shift:
-                ticks = _rescale(self._shift, packet.time_base)
+                ticks = rescale(self._shift, Fraction(1), packet.time_base)
                 packet.dts += ticks
                 if packet.pts is not None:
                     packet.pts += ticks
@@ -161,7 +150,7 @@ class AudioFeed:
             self._skip(packet, exc)
             return
         for frame in frames:
-            yield from self._encode(frame)
+            yield from self._send(self._resample(frame))
 
     def _skip(self, packet: av.Packet, exc: Exception) -> None:
         """A packet that does not decode: warn once per track, remember where it lies (silence goes there)."""
@@ -190,7 +179,7 @@ class AudioFeed:
             start = when if when is not None else Fraction(0)
             if self._damaged_from is not None:  # the track starts where its first (damaged) packet does
                 start = min(start, self._damaged_from)
-            self._next_pts = _rescale(start + self._shift, self._tb)
+            self._next_pts = rescale(start + self._shift, Fraction(1), self._tb)
             self._fed_end = start
         chunks: list[av.AudioFrame] = []
         assert self._fed_end is not None
@@ -203,9 +192,6 @@ class AudioFeed:
         self._fed_end += Fraction(frame.samples, frame.sample_rate)
         self._last = frame
         return chunks
-
-    def _encode(self, frame: av.AudioFrame) -> Iterator[av.Packet]:
-        yield from self._send(self._resample(frame))
 
     def _send(self, chunks: list[av.AudioFrame]) -> Iterator[av.Packet]:
         out = self._out

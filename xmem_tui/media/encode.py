@@ -50,13 +50,6 @@ def container_time_base(fmt: str, source: Fraction) -> Fraction:
     return _FIXED_TIME_BASE.get(fmt, source)
 
 
-def rescale(pts: int, src: Fraction, dst: Fraction) -> int:
-    """``pts`` from ``src`` to ``dst`` ticks, rounded to nearest with ties away from zero (FFmpeg's rule)."""
-    exact = Fraction(pts) * src / dst
-    sign = -1 if exact < 0 else 1
-    return sign * int(abs(exact) + Fraction(1, 2))
-
-
 def sws_colorspace(space: int | None) -> str:
     """The swscale matrix name for an AVColorSpace value (decode and encode must agree on it)."""
     return _SWS_SPACE.get(int(space or 2), "ITU601")

@@ -77,7 +77,7 @@ class _ByteLRU:
 class _VideoDecoder:
     """Positions one PyAV decoder on any frame; remembers where sequential decoding stands."""
 
-    def __init__(self, info: VideoInfo, thread_type: str = "AUTO") -> None:
+    def __init__(self, info: VideoInfo, finder: FrameFinder, thread_type: str = "AUTO") -> None:
         self.info = info
         self._thread_type = thread_type
         self._container: av.container.InputContainer | None = None
@@ -85,7 +85,7 @@ class _VideoDecoder:
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None
         self._next: int | None = None  # index the current decode will produce next (at the earliest)
         self._keyframes = sorted(set(info.keyframes))
-        self._finder = FrameFinder(info.stamps)
+        self._finder = finder
 
     def close(self) -> None:
         if self._container is not None:
@@ -188,8 +188,12 @@ class FrameReader:
     def __init__(self, path: Path, info: VideoInfo | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES):
         self.info = info if info is not None else probe(Path(path))
         self._cache = _ByteLRU(cache_bytes)
-        self._decoder = _VideoDecoder(self.info) if self.info.kind == "video" else None
-        self._random = _VideoDecoder(self.info, "SLICE") if self.info.kind == "video" else None
+        self._decoder: _VideoDecoder | None = None
+        self._random: _VideoDecoder | None = None
+        if self.info.kind == "video":  # one finder for both: building it walks every frame's stamp
+            finder = FrameFinder(self.info.stamps)
+            self._decoder = _VideoDecoder(self.info, finder)
+            self._random = _VideoDecoder(self.info, finder, "SLICE")
 
     def __len__(self) -> int:
         return self.info.frame_count

@@ -139,10 +139,7 @@ class VideoInfo(Timeline):
         except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
             raise ValueError(f"{type(exc).__name__}: {exc}") from None
         info = cls(**kwargs)
-        try:
-            _check_shape(info)
-        except TypeError as exc:
-            raise ValueError(f"wrong type: {exc}") from None
+        _check_shape(info)
         return info
 
 
@@ -159,11 +156,12 @@ def _check_shape(info: VideoInfo) -> None:
 
     problems = [name for name in _INTS if not isinstance(getattr(info, name), int)]
     problems += [name for name in _STRS if not isinstance(getattr(info, name), str)]
-    if not ints(info.pts) or not info.pts:
+    pts_ok = ints(info.pts) and bool(info.pts)
+    if not pts_ok:
         problems.append("pts")
     if not ints(info.keyframes):
         problems.append("keyframes")
-    if not ints(info.decoded_pts, none=True) or len(info.decoded_pts) not in (0, len(info.pts)):
+    if not ints(info.decoded_pts, none=True) or (pts_ok and len(info.decoded_pts) not in (0, len(info.pts))):
         problems.append("decoded_pts")
     if info.time_base <= 0:
         problems.append("time_base")

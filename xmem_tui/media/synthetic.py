@@ -21,6 +21,8 @@ import av
 import cv2
 import numpy as np
 
+from xmem_tui.media.timeline import rescale
+
 _TEXTURES = ("stripes", "checker", "noise")
 VFR_TIME_BASE = Fraction(1, 1200)
 """Encoder time base of VFR clips: a multiple of both 1/24 s and 1/60 s ticks."""
@@ -235,12 +237,6 @@ class WrittenClip:
         return [float(p * self.time_base) for p in self.pts]
 
 
-def _rescale(value: int, src: Fraction, dst: Fraction) -> int:
-    """``av_rescale_q`` with FFmpeg's default rounding (nearest, halves away from zero)."""
-    exact = value * src / dst
-    return int(math.copysign(math.floor(abs(exact) + Fraction(1, 2)), exact))
-
-
 def _add_audio(container: av.container.OutputContainer, duration_s: float) -> tuple[Any, list[Any]]:
     """An AAC stereo stream and the frames of a 440/660 Hz sine covering ``duration_s``."""
     rate, chunk = 48000, 1024
@@ -316,7 +312,7 @@ def write_clip(path: Path, spec: SceneSpec, *, vfr: bool = False, rotation: int 
             container.mux(audio_stream.encode(None))
     with av.open(str(path)) as reread:
         final_tb = reread.streams.video[0].time_base
-    stored_pts = [_rescale(p, enc_tb, final_tb) for p in pts]
+    stored_pts = [rescale(p, enc_tb, final_tb) for p in pts]
     return WrittenClip(pts=stored_pts, masks=masks, frames=frames, time_base=final_tb)
 
 

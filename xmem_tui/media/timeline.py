@@ -64,6 +64,16 @@ def is_vfr(pts: tuple[int, ...] | list[int], time_base: Fraction | None = None) 
     return any(abs(d - median) > tolerance for d in deltas)
 
 
+def rescale(pts: int | Fraction, src: Fraction, dst: Fraction) -> int:
+    """``pts`` from ``src`` to ``dst`` ticks, rounded to nearest with ties away from zero (FFmpeg's rule).
+
+    Seconds are ``src = 1``: ``rescale(seconds, Fraction(1), time_base)``.
+    """
+    exact = Fraction(pts) * src / dst
+    sign = -1 if exact < 0 else 1
+    return sign * int(abs(exact) + Fraction(1, 2))
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Presentation timestamps of every frame in display order.
@@ -102,12 +112,17 @@ class Timeline:
         return is_vfr(self.pts, self.time_base)
 
     @cached_property
+    def _median_interval(self) -> float | None:
+        """The median of the increasing frame intervals in ticks; None with fewer than two frames."""
+        deltas = [b - a for a, b in pairwise(self.pts) if b > a]
+        return statistics.median(deltas) if deltas else None
+
+    @cached_property
     def frame_duration_s(self) -> float:
         """Typical frame interval: the median interval, or a fallback for a single frame."""
-        deltas = [b - a for a, b in pairwise(self.pts) if b > a]
-        if not deltas:
+        if self._median_interval is None:
             return self._fallback_frame_s()
-        return float(statistics.median(deltas) * self.time_base)
+        return float(self._median_interval * self.time_base)
 
     @cached_property
     def durations(self) -> tuple[int, ...]:
@@ -117,8 +132,9 @@ class Timeline:
             return ()
         last = self.last_duration
         if last <= 0:
-            deltas = [b - a for a, b in pairwise(self.pts) if b > a]
-            typical = statistics.median(deltas) if deltas else self._fallback_frame_s() / float(self.time_base)
+            typical = self._median_interval
+            if typical is None:
+                typical = self._fallback_frame_s() / float(self.time_base)
             last = max(1, round(typical))
         return (*(b - a for a, b in pairwise(self.pts)), last)
 

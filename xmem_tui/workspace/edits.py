@@ -29,13 +29,11 @@ import numpy as np
 from xmem_tui.errors import UserError, WorkspaceError
 from xmem_tui.workspace.labels import INDEX, LabelPlan
 from xmem_tui.workspace.locks import Locks
-from xmem_tui.workspace.records import FrameRecord, Records
+from xmem_tui.workspace.records import EDIT, FrameRecord, Records
 from xmem_tui.workspace.store import MaskStore, Stat, StoredMask, hard_soft
 
 log = logging.getLogger(__name__)
 
-#: The provenance of a mask file changed outside the app.
-EDIT = "user:edit"
 #: A records listing within this many seconds of the last one, with no file added or removed, reuses it.
 RESCAN_S = 1.0
 
@@ -125,7 +123,7 @@ class ExternalEdits:
         reuses it unless files were added or removed; a file rewritten in place meanwhile is still caught
         when its frame is read, and before any propagated save replaces it.
         """
-        folder = self.store.mask_path(0).parent.stat().st_mtime_ns
+        folder = (self.store.root / "masks").stat().st_mtime_ns
         if folder == self._last_scan[0] and time.monotonic() - self._last_scan[1] < RESCAN_S:
             return
         self._last_scan = (folder, time.monotonic())
@@ -145,7 +143,7 @@ class ExternalEdits:
     def _differences(self, on_disk: dict[int, Stat]) -> tuple[list[int], list[int]]:
         known, frames = self.records.file_stats(), self.records.state["frames"]
         changed = sorted(i for i, stat in on_disk.items() if known.get(i) != stat or str(i) not in frames)
-        gone = sorted(int(k) for k in self.records.state["frames"] if int(k) not in on_disk)
+        gone = sorted(int(k) for k in frames if int(k) not in on_disk)
         return changed, gone
 
     # ------------------------------------------------------------------ internals
@@ -172,7 +170,7 @@ class ExternalEdits:
             raise
         log.warning("%s was changed outside xmem-tui: kept as the user's edit of frame %d, soft masks rebuilt "
                     "from it", self.store.mask_path(index), index)
-        self.write(index, mask, hard_soft(mask, max(int(mask.max()), 1)), EDIT)
+        self.write(index, mask, hard_soft(mask), EDIT)
         adopted = self.store.load(index)
         assert adopted is not None and adopted.genuine  # just saved under the lock
         return adopted

@@ -54,26 +54,26 @@ class Workspace:
         self.root = Path(root)
         self.info = info
         self.video_path = Path(info.path)
+        #: ``processing.max_objects``: a mask holding a higher id is refused (imports, external edits).
+        self.max_objects = max_objects
         self._locks = Locks(self.root / "locks", self.video_path.name)
         repair = shlex.join(["xmem-tui", "repair", str(self.video_path)])
         self._records = Records(StateJournal(self.root / "state.json", self.root / "frames.jsonl", repair))
         with self._locks.write():
             self._records.journal.load()
             current = fingerprint(info)
-            if not self._records.state:
+            fresh = not self._records.state
+            if fresh:
                 self._records.create(current, processing_shape(info.height, info.width, processing_size))
-                self._store = MaskStore(self.root, self.shape)
-                if self._store.indices():
-                    log.warning("%s: state.json is missing; rebuilding it from the masks", self.root)
-                    self._rebuild_locked()
+            self._store = MaskStore(self.root, self.shape)
+            if fresh and self._store.stats():
+                log.warning("%s: state.json is missing; rebuilding it from the masks", self.root)
+                self._rebuild_locked()
+            moved = not fresh and check_fingerprint(self._records.state.get("fingerprint", {}), current, self.root)
+            if moved:
+                self._records.state["fingerprint"] = current
+            if fresh or self._records.upgrade(self._store.stats) or moved:
                 self._records.journal.save()
-            else:
-                self._store = MaskStore(self.root, self.shape)
-                moved = check_fingerprint(self._records.state.get("fingerprint", {}), current, self.root)
-                if moved:
-                    self._records.state["fingerprint"] = current
-                if self._records.upgrade(self._store.stats()) or moved:
-                    self._records.journal.save()
         self._history = History(self.root / "history", self._store)
         self._edits = ExternalEdits(self._store, self._records, self._locks, max_objects,
                                     lambda i, mask, soft, how: self._write_locked(i, mask, soft, how, None, force=True))

@@ -20,6 +20,7 @@ photo, an id above ``max_objects``) is refused in one line naming the file, its 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +127,8 @@ def _from_palette(path: Path, pixels: np.ndarray, palette: list[int], text: dict
     greys = (shown[:, 0] == shown[:, 1]).all() and (shown[:, 1] == shown[:, 2]).all()
     if greys and len(np.unique(shown[:, 0])) == len(used):
         return MaskValues(path, GREY, colours[index, 0], text)  # a palette of greys: what is shown is grey
-    if _in_palette(_pack(shown)).all() and len(np.unique(_pack(shown))) == len(used):
+    packed = _pack(shown)
+    if np.isin(packed, list(_palette_ids())).all() and len(np.unique(packed)) == len(used):
         return _from_rgb(path, colours[index], text)  # an editor reordered the DAVIS palette: colours decide
     return MaskValues(path, INDEX, index, text)  # a palette of its own: indices are ids, as in every VOS tool
 
@@ -163,15 +165,13 @@ def _pack(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
+@functools.cache
 def _palette_ids() -> dict[int, int]:
+    """Packed DAVIS colour -> its (lowest) index."""
     from xmem_tui.media.palette import DAVIS_PALETTE
 
     packed = _pack(DAVIS_PALETTE)
     return {int(c): k for k, c in reversed(list(enumerate(packed)))}
-
-
-def _in_palette(packed: np.ndarray) -> np.ndarray:
-    return np.isin(packed, list(_palette_ids()))
 
 
 def _hex(colour: int) -> str:

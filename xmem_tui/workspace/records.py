@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ USER_PREFIX = "user:"
 PROPAGATED = "propagated"
 #: ``edit``: the mask file was changed by another program (an image editor, a script) and kept as the truth.
 USER_KINDS = ("click", "scribble", "free", "lasso", "import", "edit")
+#: The provenance of a mask file changed outside the app (:mod:`~xmem_tui.workspace.edits`).
+EDIT = "user:edit"
 
 
 @dataclass(frozen=True)
@@ -104,15 +106,16 @@ class Records:
         self.journal.state = {"version": STATE_VERSION, "fingerprint": fingerprint, "shape": list(shape),
                               "objects": {}, "runs": {}, "frames": {}, "files": {}}
 
-    def upgrade(self, stats: dict[int, tuple[int, int]]) -> bool:
+    def upgrade(self, stats: Callable[[], dict[int, tuple[int, int]]]) -> bool:
         """Bring a state made by an earlier version up to date (caller saves it when this returns True).
 
-        Its mask files were saved before their pixels carried a checksum: their current file stats are
-        taken as those of this app's saves, so they are trusted until another program changes them.
+        Its mask files were saved before their pixels carried a checksum: their current file stats
+        (``stats()``, only scanned when an upgrade is due) are taken as those of this app's saves, so they
+        are trusted until another program changes them.
         """
         if self.state.get("version", 1) >= STATE_VERSION and "files" in self.state:
             return False
-        self.state["files"] = {str(i): list(st) for i, st in stats.items()}
+        self.state["files"] = {str(i): list(st) for i, st in stats().items()}
         self.state["version"] = STATE_VERSION
         return True
 

@@ -22,7 +22,7 @@ import numpy as np
 from xmem_tui.errors import UserError, WorkspaceError
 from xmem_tui.workspace.labels import INDEX, MaskValues, read_values
 from xmem_tui.workspace.metadata import MaskMeta, file_crc, mask_digest, mask_text, meta_from_text
-from xmem_tui.workspace.records import FrameRecord
+from xmem_tui.workspace.records import EDIT, FrameRecord
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,18 @@ def frame_name(index: int) -> str:
     return f"{index:05d}.png"
 
 
-def hard_soft(mask: np.ndarray, num_objects: int) -> np.ndarray:
-    """uint8 (K, h, w) 0/255 soft masks equivalent to an index mask."""
+def hard_soft(mask: np.ndarray, num_objects: int | None = None) -> np.ndarray:
+    """uint8 (K, h, w) 0/255 soft masks equivalent to an index mask (K: ``num_objects``, else the mask's
+    highest id, at least 1)."""
+    if num_objects is None:
+        num_objects = max(int(mask.max()), 1)
     labels = np.arange(1, num_objects + 1, dtype=np.uint8)[:, None, None]
     return (mask[None] == labels).astype(np.uint8) * 255
 
 
 def soft_or_hard(mask: np.ndarray, soft: np.ndarray | None) -> np.ndarray:
     """``soft`` when given, else the hard soft masks of ``mask``."""
-    return soft if soft is not None else hard_soft(mask, max(int(mask.max()), 1))
+    return soft if soft is not None else hard_soft(mask)
 
 
 def read_soft_file(path: Path, plane_height: int) -> np.ndarray:
@@ -96,10 +99,6 @@ class MaskStore:
     def soft_path(self, index: int) -> Path:
         return self.root / "soft" / frame_name(index)
 
-    def indices(self) -> list[int]:
-        """Frames that have an index mask file, sorted."""
-        return sorted(self.stats())
-
     def stats(self) -> dict[int, Stat]:
         """Every index mask file's :data:`Stat`, by frame (one directory read and one stat per file)."""
         found: dict[int, Stat] = {}
@@ -142,7 +141,7 @@ class MaskStore:
             if file_crc(path) == soft_crc:
                 return read_soft_file(path, self.shape[0])
             log.warning("%s does not belong to frame %d's mask (interrupted save); using hard masks", path, index)
-        return hard_soft(mask, max(int(mask.max()), 1))
+        return hard_soft(mask)
 
     def check_shape(self, index: int, mask: np.ndarray) -> None:
         if mask.shape != self.shape:
@@ -189,13 +188,12 @@ class MaskStore:
         frames: dict[int, FrameRecord] = {}
         labels: set[int] = set()
         stats: dict[int, Stat] = {}
-        for index in self.indices():
-            path = self.mask_path(index)
-            record = FrameRecord(provenance="user:edit", time=path.stat().st_mtime)
+        for index, stat in sorted(self.stats().items()):
+            record = FrameRecord(provenance=EDIT, time=stat[1] / 1e9)
             try:
                 stored = self.load(index)
             except (UserError, OSError) as exc:
-                log.warning("%s: unreadable mask (%s); recorded as the user's edit", path, exc)
+                log.warning("%s: unreadable mask (%s); recorded as the user's edit", self.mask_path(index), exc)
                 stored = None
             if stored is not None and stored.meta.record is not None and stored.values.kind == INDEX:
                 record, stats[index] = stored.meta.record, stored.stat
